@@ -1,0 +1,41 @@
+// Bearer tokens (SPEC §8): the operator's from the environment, a site's returned once at
+// creation and stored hashed. 401 for a missing or wrong token; a token outside its scope
+// gets a 404 that does not reveal whether the site exists.
+import type { FastifyRequest } from 'fastify';
+import type { Ctx } from './context.js';
+import { HttpError, notFound } from './errors.js';
+import { hashToken, safeEqual } from './ids.js';
+import type { Site } from './store.js';
+
+export type Principal = { role: 'operator' } | { role: 'site'; site: Site };
+
+const unauthorized = (message: string) => new HttpError(401, 'unauthorized', message);
+
+export async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (!header) throw unauthorized('Authorization: Bearer <token> is required');
+  const m = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
+  if (!m) throw unauthorized('Authorization must be "Bearer <token>"');
+  const token = m[1]!;
+  if (safeEqual(token, ctx.adminToken)) return { role: 'operator' };
+  const site = await ctx.store.siteByTokenHash(hashToken(token));
+  if (site) return { role: 'site', site };
+  throw unauthorized('the token is not valid');
+}
+
+export async function requireOperator(ctx: Ctx, request: FastifyRequest): Promise<void> {
+  const p = await authenticate(ctx, request);
+  if (p.role !== 'operator') throw new HttpError(403, 'forbidden', 'only the operator token may do this');
+}
+
+/** The site named in the URL, if the token may manage it. */
+export async function requireSite(ctx: Ctx, request: FastifyRequest, siteId: string): Promise<Site> {
+  const p = await authenticate(ctx, request);
+  if (p.role === 'site') {
+    if (p.site.id !== siteId) throw notFound(`site ${siteId} not found`);
+    return p.site;
+  }
+  const site = await ctx.store.getSite(siteId);
+  if (!site) throw notFound(`site ${siteId} not found`);
+  return site;
+}

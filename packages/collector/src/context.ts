@@ -1,0 +1,34 @@
+import type { Ingest } from './ingest.js';
+import type { Site, Store } from './store.js';
+
+/** What every route module gets: the store, the clock and the app's settings. */
+export interface Ctx {
+  store: Store;
+  ingest: Ingest;
+  sites: SiteCache;
+  now: () => number;
+  adminToken: string;
+  publicUrl: string;
+}
+
+export interface SiteCache {
+  get(id: string): Promise<Site | null>;
+  forget(id: string): void;
+}
+
+/** Site settings are read on every hit; cache them briefly (other processes may change them). */
+export function createSiteCache(store: Store, ttlMs = 30_000): SiteCache {
+  const entries = new Map<string, { site: Site | null; at: number }>();
+  return {
+    async get(id) {
+      const hit = entries.get(id);
+      const now = Date.now();
+      if (hit && now - hit.at < ttlMs) return hit.site;
+      const site = await store.getSite(id);
+      if (entries.size > 10_000) entries.clear();
+      entries.set(id, { site, at: now });
+      return site;
+    },
+    forget: (id) => void entries.delete(id),
+  };
+}

@@ -1,0 +1,103 @@
+// Turns a received pageview into a stored hit: classify it (never trusting the script's own
+// verdict), then decide whether it starts a visit and whether it is a click (SPEC §4).
+import { classify, readParams, TOUCH_CHANNELS, type Channel } from '@linktrail/tracker';
+import { isAutomated } from './bots.js';
+import { badRequest } from './errors.js';
+import { randomId } from './ids.js';
+import type { HitInput } from './schemas/hit.js';
+import type { HitRecord, Site, Store } from './store.js';
+import { MINUTE } from './time.js';
+
+/** A pageview within this gap of the visitor's previous hit continues the visit. */
+export const VISIT_GAP = 30 * MINUTE;
+/** Stored url/referrer length; classification sees the whole string. */
+const STORED_URL = 2048;
+
+const TOUCH = new Set<Channel>(TOUCH_CHANNELS);
+
+export interface Ingest {
+  /** Loads the last 30 minutes of visitors so a restart does not split visits. */
+  warm(): Promise<void>;
+  /** Classifies and decides; throws a 400 for an unusable hit. Keeps the visit map in order. */
+  prepare(site: Site, hit: HitInput, ts: number, userAgent?: string | null): HitRecord;
+  record(hits: HitRecord[]): Promise<void>;
+}
+
+export function hostOf(url: string): string | null {
+  try {
+    return new URL(url).hostname.toLowerCase().replace(/^www\./, '');
+  } catch {
+    return null;
+  }
+}
+
+export function platformHosts(site: Site): string[] {
+  const own = hostOf(site.url);
+  return own ? [own, ...site.platformHosts] : site.platformHosts;
+}
+
+export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
+  // Last hit time per (site, visitor): serves the 30-minute rule without a random-key
+  // index on the hits table. Bounded: the oldest entries go first (Map keeps insert order).
+  const lastSeen = new Map<string, number>();
+  const touchLastSeen = (key: string, ts: number) => {
+    const prev = lastSeen.get(key);
+    lastSeen.delete(key);
+    lastSeen.set(key, prev === undefined ? ts : Math.max(prev, ts));
+    if (lastSeen.size > maxVisitors) lastSeen.delete(lastSeen.keys().next().value as string);
+  };
+
+  return {
+    async warm() {
+      for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) touchLastSeen(`${v.siteId}\n${v.vid}`, v.ts);
+    },
+
+    prepare(site, hit, ts, userAgent) {
+      if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
+      const referrer = hit.referrer ?? '';
+      const c = classify(hit.url, referrer, { platformHosts: platformHosts(site) });
+      const search = hit.url.split('#')[0]!.split('?')[1] ?? '';
+      const params = readParams(search);
+      const replay = hit.nav === 'reload' || hit.nav === 'back_forward';
+      // Server-side hits may omit the user agent; a browser always sends one.
+      const bot = userAgent !== undefined && isAutomated(userAgent);
+      const touch = TOUCH.has(c.channel);
+
+      const key = `${site.id}\n${hit.vid}`;
+      const prev = lastSeen.get(key);
+      const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
+      if (!bot) touchLastSeen(key, ts);
+
+      const code = c.channel === 'affiliate' && c.affiliate ? c.affiliate.toLowerCase().slice(0, 64) : null;
+      // A touch needs a click id: the shortlink's, the script's, or one minted here.
+      const cid = hit.cid ?? params.ltCid ?? (touch && !replay ? randomId(12) : null);
+      const u = params.utm;
+      const cap = (v: string | undefined) => (v ? v.slice(0, 256) : null);
+      return {
+        siteId: site.id,
+        ts,
+        vid: hit.vid,
+        cid: cid && /^[\w-]{1,64}$/.test(cid) ? cid : null,
+        event: hit.event ?? null,
+        url: hit.url.slice(0, STORED_URL),
+        referrer: referrer ? referrer.slice(0, STORED_URL) : null,
+        channel: c.channel,
+        source: c.source,
+        code,
+        utm: {
+          source: cap(u.source),
+          medium: cap(u.medium),
+          campaign: cap(u.campaign),
+          term: cap(u.term),
+          content: cap(u.content),
+        },
+        nav: replay ? (hit.nav as 'reload' | 'back_forward') : null,
+        visit: !bot && !replay && (touch || fresh),
+        touch,
+        bot,
+      };
+    },
+
+    record: (hits) => store.recordHits(hits),
+  };
+}

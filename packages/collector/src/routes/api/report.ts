@@ -1,0 +1,61 @@
+// GET /api/sites/:site/report: source and promoter breakdowns (SPEC §7).
+import type { FastifyInstance } from 'fastify';
+import type { Ctx } from '../../context.js';
+import { badRequest } from '../../errors.js';
+import { DIMENSIONS, type Dimension, type ReportQuery } from '../../report.js';
+import { slug } from '../../schemas/common.js';
+import { DAY, iso, parseDay } from '../../time.js';
+import { siteScope } from './scope.js';
+
+export const reportQuerystring = {
+  type: 'object',
+  required: ['by'],
+  additionalProperties: false,
+  properties: {
+    by: { type: 'string', minLength: 1, maxLength: 40 },
+    from: { type: 'string', maxLength: 40 },
+    to: { type: 'string', maxLength: 40 },
+    event: slug,
+    format: { type: 'string', enum: ['json'] },
+  },
+} as const;
+
+export interface ReportParams {
+  by: string;
+  from?: string;
+  to?: string;
+  event?: string;
+}
+
+/** Reads by/from/to/event into a query; `from`/`to` default to the last 30 days. */
+export function parseReportQuery(q: ReportParams, now: number): ReportQuery {
+  const dims = q.by.split(',').map((d) => d.trim());
+  if (dims.length > 2) throw badRequest('by takes one or two dimensions, e.g. by=code,ticket_type');
+  for (const d of dims) {
+    if (!(DIMENSIONS as readonly string[]).includes(d)) {
+      throw badRequest(`by must be one or two of ${DIMENSIONS.join(', ')}; got ${JSON.stringify(d)}`);
+    }
+  }
+  if (dims.length === 2 && dims[0] === dims[1]) throw badRequest('by names the same dimension twice');
+  const bound = (name: 'from' | 'to', end: boolean): number | null => {
+    const raw = q[name];
+    if (raw === undefined) return null;
+    const ms = parseDay(raw, end);
+    if (ms === null) throw badRequest(`${name} must be a date (YYYY-MM-DD), an ISO 8601 time or epoch milliseconds`);
+    return ms;
+  };
+  const to = bound('to', true) ?? now + 1;
+  const from = bound('from', false) ?? to - 30 * DAY;
+  if (from >= to) throw badRequest('from must be before to');
+  return { dims: dims as Dimension[], from, to, event: q.event ?? null };
+}
+
+export function reportRoutes(app: FastifyInstance, ctx: Ctx): void {
+  siteScope(app, ctx, (scope) => {
+    scope.get('/api/sites/:site/report', { schema: { querystring: reportQuerystring } }, async (request) => {
+      const query = parseReportQuery(request.query as ReportParams, ctx.now());
+      const { rows, totals } = await ctx.store.report(request.site!.id, query);
+      return { by: query.dims.join(','), from: iso(query.from), to: iso(query.to), event: query.event, rows, totals };
+    });
+  });
+}

@@ -1,0 +1,182 @@
+// Sites (operator), and what an organiser sets up on one: events, affiliates, codes.
+import type { FastifyInstance } from 'fastify';
+import { requireOperator } from '../../auth.js';
+import type { Ctx } from '../../context.js';
+import { badRequest, conflict } from '../../errors.js';
+import { hostOf } from '../../ingest.js';
+import { hashToken, randomId, slugify } from '../../ids.js';
+import { minorDigits } from '../../money.js';
+import { codeSlug, currency, email, httpUrl, slug, text, timestamp } from '../../schemas/common.js';
+import { isConflict, type Affiliate, type Code, type Site } from '../../store.js';
+import { iso } from '../../time.js';
+import { codeTarget, withParams } from '../redirect.js';
+import { siteScope } from './scope.js';
+
+const hostname = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' } as const;
+
+const siteBody = {
+  type: 'object',
+  required: ['id', 'name', 'url'],
+  additionalProperties: false,
+  properties: {
+    id: slug,
+    name: text(200),
+    url: httpUrl,
+    platformHosts: { type: 'array', maxItems: 50, items: hostname },
+    windowDays: { type: 'integer', minimum: 1, maximum: 365 },
+    currency,
+  },
+} as const;
+
+const eventBody = {
+  type: 'object',
+  required: ['id', 'name', 'url'],
+  additionalProperties: false,
+  properties: { id: slug, name: text(200), url: httpUrl, startsAt: timestamp },
+} as const;
+
+const affiliateBody = {
+  type: 'object',
+  required: ['name', 'email'],
+  additionalProperties: false,
+  properties: { id: slug, name: text(200), email, nickname: text(100), parent: slug },
+} as const;
+
+const codeBody = {
+  type: 'object',
+  required: ['code'],
+  additionalProperties: false,
+  properties: { code: codeSlug, affiliate: slug, event: slug, target: httpUrl },
+} as const;
+
+export const siteView = (s: Site) => ({
+  id: s.id,
+  name: s.name,
+  url: s.url,
+  platformHosts: s.platformHosts,
+  windowDays: s.windowDays,
+  currency: s.currency,
+  createdAt: iso(s.createdAt),
+});
+
+/** Creates a site and returns its token (shown once; only its hash is stored). */
+export async function createSite(ctx: Ctx, input: { id: string; name: string; url: string; platformHosts?: string[]; windowDays?: number; currency?: string }) {
+  const cur = (input.currency ?? 'EUR').toUpperCase();
+  if (minorDigits(cur) === null) throw badRequest(`currency ${JSON.stringify(input.currency)} is not an ISO 4217 code`);
+  const site: Site = {
+    id: input.id,
+    name: input.name,
+    url: input.url,
+    platformHosts: [...new Set((input.platformHosts ?? []).map((h) => h.toLowerCase().replace(/^www\.|\.$/g, '')))],
+    windowDays: input.windowDays ?? 28,
+    currency: cur,
+    createdAt: ctx.now(),
+  };
+  const token = `lts_${randomId(24)}`;
+  const created = await ctx.store.createSite(site, hashToken(token));
+  if (isConflict(created)) throw conflict(`site ${site.id} already exists`);
+  ctx.sites.forget(site.id);
+  return { site, token };
+}
+
+/** A new affiliate; its id comes from the nickname or name, made unique on the site. */
+export async function createAffiliate(ctx: Ctx, siteId: string, input: { id?: string; name: string; email: string; nickname?: string; parent?: string }) {
+  if (input.parent && !(await ctx.store.getAffiliate(siteId, input.parent))) {
+    throw badRequest(`parent ${input.parent} is not an affiliate of this site`);
+  }
+  const base = input.id ?? (slugify(input.nickname ?? input.name) || 'affiliate');
+  for (let n = 1; n < 100; n++) {
+    const a: Affiliate = {
+      id: n === 1 ? base : `${base}-${n}`,
+      name: input.name,
+      nickname: input.nickname ?? null,
+      email: input.email.toLowerCase(),
+      parent: input.parent ?? null,
+    };
+    const created = await ctx.store.createAffiliate(siteId, a);
+    if (!isConflict(created)) return a;
+    if (input.id) throw conflict(`affiliate ${input.id} already exists`);
+  }
+  throw conflict(`too many affiliates named ${base}`);
+}
+
+export async function codeLinks(ctx: Ctx, site: Site, code: Code) {
+  const owner = await ctx.store.findCode(code.code);
+  return {
+    link: withParams(await codeTarget(ctx, site, code), { affiliate: code.code }),
+    shortlink: owner?.siteId === site.id ? `${ctx.publicUrl}/r/${code.code}` : `${ctx.publicUrl}/r/${site.id}/${code.code}`,
+  };
+}
+
+const onHosts = (url: string, hosts: string[]) => {
+  const h = hostOf(url);
+  return !!h && hosts.some((d) => h === d || h.endsWith(`.${d}`));
+};
+
+/** Registers a tracking code; the target may only point at the site's own hosts. */
+export async function createCode(ctx: Ctx, site: Site, input: { code: string; affiliate?: string; event?: string; target?: string }) {
+  const name = input.code.toLowerCase();
+  if (input.affiliate && !(await ctx.store.getAffiliate(site.id, input.affiliate))) {
+    throw badRequest(`affiliate ${input.affiliate} is not an affiliate of this site`);
+  }
+  const event = input.event ? await ctx.store.getEvent(site.id, input.event) : null;
+  if (input.event && !event) throw badRequest(`event ${input.event} is not an event of this site`);
+  if (input.target) {
+    const own = [hostOf(site.url), ...site.platformHosts, event && hostOf(event.url)].filter((h): h is string => !!h);
+    if (!onHosts(input.target, own)) throw badRequest(`target must be on the site's own hosts (${own.join(', ')})`);
+  }
+  const code: Code = {
+    code: name,
+    affiliate: input.affiliate ?? null,
+    event: input.event ?? null,
+    target: input.target ?? null,
+    createdAt: ctx.now(),
+  };
+  const created = await ctx.store.createCode(site.id, code);
+  if (isConflict(created)) throw conflict(`code ${name} already exists on this site`);
+  return { code: name, affiliate: code.affiliate, event: code.event, ...(await codeLinks(ctx, site, code)) };
+}
+
+export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
+  app.post('/api/sites', { schema: { body: siteBody } }, async (request, reply) => {
+    await requireOperator(ctx, request);
+    const { site, token } = await createSite(ctx, request.body as Parameters<typeof createSite>[1]);
+    return reply.code(201).send({ site: siteView(site), token });
+  });
+
+  siteScope(app, ctx, (scope) => {
+    scope.get('/api/sites/:site', async (request) => ({ site: siteView(request.site!) }));
+
+    scope.post('/api/sites/:site/events', { schema: { body: eventBody } }, async (request, reply) => {
+      const b = request.body as { id: string; name: string; url: string; startsAt?: string | number };
+      let startsAt: number | null = null;
+      if (b.startsAt !== undefined) {
+        const ms = typeof b.startsAt === 'number' || /^\d+$/.test(b.startsAt) ? Number(b.startsAt) : Date.parse(b.startsAt);
+        if (!Number.isFinite(ms)) throw badRequest('startsAt must be an ISO 8601 time or epoch milliseconds');
+        startsAt = ms;
+      }
+      const event = { id: b.id, name: b.name, url: b.url, startsAt };
+      if (isConflict(await ctx.store.createEvent(request.site!.id, event))) throw conflict(`event ${b.id} already exists`);
+      return reply.code(201).send({ event: { ...event, startsAt: startsAt === null ? null : iso(startsAt) } });
+    });
+
+    scope.post('/api/sites/:site/affiliates', { schema: { body: affiliateBody } }, async (request, reply) => {
+      const affiliate = await createAffiliate(ctx, request.site!.id, request.body as Parameters<typeof createAffiliate>[2]);
+      return reply.code(201).send({ affiliate });
+    });
+
+    scope.post('/api/sites/:site/codes', { schema: { body: codeBody } }, async (request, reply) => {
+      return reply.code(201).send(await createCode(ctx, request.site!, request.body as Parameters<typeof createCode>[2]));
+    });
+
+    scope.get('/api/sites/:site/codes', async (request) => {
+      const site = request.site!;
+      const codes = await ctx.store.listCodes(site.id);
+      return {
+        codes: await Promise.all(
+          codes.map(async (c) => ({ code: c.code, affiliate: c.affiliate, event: c.event, target: c.target, ...(await codeLinks(ctx, site, c)) })),
+        ),
+      };
+    });
+  });
+}

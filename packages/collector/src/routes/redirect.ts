@@ -1,0 +1,56 @@
+// GET /r/:code (and /r/:site/:code): 302 to the code's registered target only, never to a
+// URL from the request, with affiliate= and a server-minted lt_cid= that the landing adopts.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAutomated } from '../bots.js';
+import type { Ctx } from '../context.js';
+import { notFound } from '../errors.js';
+import { randomId } from '../ids.js';
+import { codeSlug, slug } from '../schemas/common.js';
+import type { Code, Site } from '../store.js';
+import { readVid } from '../visitor-cookie.js';
+
+export async function codeTarget(ctx: Ctx, site: Site, code: Code): Promise<string> {
+  if (code.target) return code.target;
+  const event = code.event ? await ctx.store.getEvent(site.id, code.event) : null;
+  return event?.url ?? site.url;
+}
+
+/** The code's link: its target with ?affiliate=CODE. */
+export function withParams(target: string, params: Record<string, string>): string {
+  const url = new URL(target);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
+  async function follow(request: FastifyRequest, reply: FastifyReply, siteId: string | null, raw: string) {
+    const name = raw.toLowerCase();
+    const found = siteId
+      ? await ctx.store.getCode(siteId, name).then((code) => code && { siteId, code })
+      : await ctx.store.findCode(name);
+    const site = found && (await ctx.sites.get(found.siteId));
+    if (!found || !site) throw notFound(`no tracking code ${name}`);
+    const cid = randomId(12);
+    const preview = request.method === 'HEAD' || isAutomated(request.headers['user-agent']);
+    await ctx.store.recordClick({
+      siteId: site.id,
+      cid,
+      ts: ctx.now(),
+      vid: readVid(request),
+      code: name,
+      event: found.code.event,
+      kind: preview ? 'preview' : 'click',
+    });
+    const target = withParams(await codeTarget(ctx, site, found.code), { affiliate: name, lt_cid: cid });
+    return reply.header('cache-control', 'no-store').redirect(target, 302);
+  }
+
+  const opts = (params: object) => ({ schema: { params: { type: 'object', properties: params } } });
+  app.get('/r/:code', opts({ code: codeSlug }), (request, reply) =>
+    follow(request, reply, null, (request.params as { code: string }).code),
+  );
+  app.get('/r/:site/:code', opts({ site: slug, code: codeSlug }), (request, reply) => {
+    const p = request.params as { site: string; code: string };
+    return follow(request, reply, p.site, p.code);
+  });
+}

@@ -1,0 +1,48 @@
+import { amount, clickId, currency, slug, text, timestamp, visitorId } from './common.js';
+
+export const conversionType = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[a-z][a-z0-9_-]*$' } as const;
+
+export const item = {
+  type: 'object',
+  required: ['type', 'qty', 'price'],
+  additionalProperties: false,
+  properties: {
+    type: text(64),
+    qty: { type: 'integer', minimum: 1, maximum: 100_000 },
+    price: amount,
+  },
+} as const;
+
+/** The fields of a conversion, shared by the postback, the script call and the pixel. */
+export const conversionFields = {
+  order: text(128),
+  value: amount,
+  currency,
+  event: slug,
+  type: conversionType,
+  items: { type: 'array', maxItems: 100, items: item },
+  tickets: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+  customer: text(256),
+  vid: visitorId,
+  cid: clickId,
+} as const;
+
+export const conversionBody = {
+  type: 'object',
+  required: ['order'],
+  properties: { ...conversionFields, ts: timestamp },
+} as const;
+
+export interface ConversionInput {
+  order: string;
+  value?: string | number;
+  currency?: string;
+  event?: string;
+  type?: string;
+  items?: Array<{ type: string; qty: number; price: string | number }>;
+  tickets?: number;
+  customer?: string;
+  vid?: string;
+  cid?: string;
+  ts?: string | number;
+}

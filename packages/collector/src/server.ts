@@ -1,0 +1,76 @@
+// Process entry: read the environment, open the store, serve; SIGTERM drains to disk.
+import { fileURLToPath } from 'node:url';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createSqliteStore } from './db/sqlite-store.js';
+import { seedDemo } from './demo-seed.js';
+import { randomId } from './ids.js';
+
+function fail(message: string): never {
+  console.error(`linktrail: ${message}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  if (config.databaseUrl) fail('DATABASE_URL is set, but this build has only the SQLite store; unset it to use LINKTRAIL_DB');
+
+  const store = createSqliteStore(config.dbFile);
+  // Keep the cookie secret across restarts, or every visitor would lose their id.
+  let cookieSecret = config.cookieSecret ?? (await store.getSetting('cookie_secret'));
+  if (!cookieSecret) {
+    cookieSecret = randomId(32);
+    await store.setSetting('cookie_secret', cookieSecret);
+  }
+  const adminToken = config.adminToken ?? `lta_${randomId(24)}`;
+
+  const app = await buildApp({
+    store,
+    adminToken,
+    cookieSecret,
+    publicUrl: config.publicUrl,
+    demoDir: config.demo ? fileURLToPath(new URL('../../../examples/', import.meta.url)) : null,
+    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'draining and closing');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  const lines = [`linktrail collector on ${config.publicUrl} (SQLite: ${config.dbFile})`];
+  if (!config.adminToken) lines.push(`operator token (LINKTRAIL_ADMIN_TOKEN unset, new each start): ${adminToken}`);
+  if (config.demo) {
+    const { token } = await seedDemo(app.ctx);
+    lines.push(
+      '',
+      `Demo: open ${config.publicUrl}/demo/ in a browser`,
+      `  1. follow Mia's tracking link ${config.publicUrl}/r/mia`,
+      '  2. buy tickets on the event page; the confirmation page fires the pixel',
+      `  3. read the report: ${config.publicUrl}/demo/report?by=code`,
+      `demo site token: ${token}`,
+      `  curl -H 'Authorization: Bearer ${token}' '${config.publicUrl}/api/sites/demo/report?by=channel'`,
+    );
+  }
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)));

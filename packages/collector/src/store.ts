@@ -1,0 +1,165 @@
+// The storage contract. SQLite implements it today; a PostgreSQL implementation will fulfil
+// the same interface, so every method is async even where SQLite answers synchronously.
+import type { Channel } from '@linktrail/tracker';
+import type { Attribution, AttributionInput } from './attribution.js';
+import type { ReportQuery, ReportRow } from './report.js';
+
+export interface Site {
+  id: string;
+  name: string;
+  url: string;
+  platformHosts: string[];
+  windowDays: number;
+  currency: string;
+  createdAt: number;
+}
+
+export interface EventRecord {
+  id: string;
+  name: string;
+  url: string;
+  startsAt: number | null;
+}
+
+export interface Affiliate {
+  id: string;
+  name: string;
+  nickname: string | null;
+  email: string | null;
+  parent: string | null;
+}
+
+export interface Code {
+  code: string;
+  affiliate: string | null;
+  event: string | null;
+  target: string | null;
+  createdAt: number;
+}
+
+export interface Utm {
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  term: string | null;
+  content: string | null;
+}
+
+/** A pageview after classification and the visit/click decisions of ingest.ts. */
+export interface HitRecord {
+  siteId: string;
+  ts: number;
+  vid: string;
+  cid: string | null;
+  event: string | null;
+  url: string;
+  referrer: string | null;
+  channel: Channel;
+  source: string | null;
+  /** The tracking code of an affiliate landing (lowercased), registered or not. */
+  code: string | null;
+  utm: Utm;
+  nav: 'reload' | 'back_forward' | null;
+  visit: boolean;
+  touch: boolean;
+  /** A crawler or headless browser: stored, never a visit or a click. */
+  bot: boolean;
+}
+
+/** A shortlink redirect (or a preview fetch of one). */
+export interface ClickRecord {
+  siteId: string;
+  cid: string;
+  ts: number;
+  vid: string | null;
+  code: string;
+  event: string | null;
+  kind: 'click' | 'preview';
+}
+
+export interface Money {
+  currency: string;
+  minor: number;
+}
+
+export interface ItemRecord {
+  type: string;
+  qty: number;
+  priceMinor: number;
+}
+
+export type OrderStatus = 'completed' | 'refunded' | 'transferred' | 'resold' | 'cancelled';
+
+export interface ConversionRecord {
+  siteId: string;
+  order: string;
+  ts: number;
+  event: string | null;
+  type: string;
+  currency: string;
+  valueMinor: number;
+  tickets: number;
+  items: ItemRecord[];
+  /** Already hashed: never the buyer's raw identifier. */
+  customer: string | null;
+  vid: string | null;
+  cid: string | null;
+}
+
+export interface StoredConversion extends ConversionRecord {
+  status: OrderStatus;
+  scanned: number;
+  newCustomer: boolean;
+  attribution: Attribution;
+}
+
+export type Conflict = { conflict: true };
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+
+  createSite(site: Site, tokenHash: string): Promise<Site | Conflict>;
+  getSite(id: string): Promise<Site | null>;
+  siteByTokenHash(tokenHash: string): Promise<Site | null>;
+  setSiteToken(id: string, tokenHash: string): Promise<void>;
+
+  createEvent(siteId: string, event: EventRecord): Promise<EventRecord | Conflict>;
+  getEvent(siteId: string, id: string): Promise<EventRecord | null>;
+
+  createAffiliate(siteId: string, affiliate: Affiliate): Promise<Affiliate | Conflict>;
+  getAffiliate(siteId: string, id: string): Promise<Affiliate | null>;
+
+  createCode(siteId: string, code: Code): Promise<Code | Conflict>;
+  getCode(siteId: string, code: string): Promise<Code | null>;
+  /** A shortlink without a site: the site that registered the code first. */
+  findCode(code: string): Promise<{ siteId: string; code: Code } | null>;
+  listCodes(siteId: string): Promise<Code[]>;
+
+  /** Last hit time per visitor over the recent past, to warm the in-memory visit map. */
+  recentVisitors(sinceTs: number): Promise<Array<{ siteId: string; vid: string; ts: number }>>;
+
+  /** Durable when the promise resolves. A click candidate becomes a click unless its cid is known. */
+  recordHits(hits: HitRecord[]): Promise<void>;
+  recordClick(click: ClickRecord): Promise<void>;
+
+  /** Idempotent per (site, order): an order already stored is returned as it was, created = false. */
+  recordConversion(
+    conversion: ConversionRecord,
+    windowDays: number,
+    decide: (input: AttributionInput) => Attribution,
+  ): Promise<{ created: boolean; conversion: StoredConversion }>;
+  getConversion(siteId: string, order: string): Promise<StoredConversion | null>;
+  setOrderStatus(siteId: string, order: string, status: OrderStatus): Promise<boolean>;
+  setScanned(siteId: string, order: string, scanned: number): Promise<boolean>;
+
+  report(siteId: string, query: ReportQuery): Promise<{ rows: ReportRow[]; totals: ReportRow }>;
+
+  /** Waits for queued writes, then closes. */
+  close(): Promise<void>;
+}
+
+export const isConflict = (v: unknown): v is Conflict =>
+  typeof v === 'object' && v !== null && (v as Partial<Conflict>).conflict === true;

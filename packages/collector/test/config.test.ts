@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+describe('settings from the environment', () => {
+  it('has working defaults', () => {
+    expect(loadConfig({})).toMatchObject({ port: 8787, host: '127.0.0.1', dbFile: './data/linktrail.db', publicUrl: 'http://127.0.0.1:8787', demo: false, databaseUrl: null });
+  });
+
+  it('derives the public URL from HOST and PORT, and takes LINKTRAIL_PUBLIC_URL over it', () => {
+    expect(loadConfig({ PORT: '9000' }).publicUrl).toBe('http://127.0.0.1:9000');
+    expect(loadConfig({ LINKTRAIL_PUBLIC_URL: 'https://t.example.com/' }).publicUrl).toBe('https://t.example.com');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be a whole number/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ LINKTRAIL_DEMO: 'yes' }, /LINKTRAIL_DEMO must be 1 or 0/],
+    [{ LINKTRAIL_PUBLIC_URL: 'not a url' }, /LINKTRAIL_PUBLIC_URL must be a URL/],
+    [{ LINKTRAIL_PUBLIC_URL: 'ftp://x' }, /LINKTRAIL_PUBLIC_URL must start with/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ LINKTRAIL_SMTP_URL: 'http://mail' }, /LINKTRAIL_SMTP_URL/],
+    [{ LINKTRAIL_ADMIN_TOKEN: 'short' }, /LINKTRAIL_ADMIN_TOKEN must be at least 16/],
+    [{ LINKTRAIL_COOKIE_SECRET: 'short' }, /LINKTRAIL_COOKIE_SECRET/],
+    [{ HOST: 'a b' }, /HOST/],
+    [{ LINKTRAIL_MAIL_FROM: 'a@b\r\nBcc: x@y' }, /LINKTRAIL_MAIL_FROM/],
+  ])('refuses %j with a message naming it', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

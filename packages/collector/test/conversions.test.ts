@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await setup();
+});
+afterEach(() => t.close());
+
+const pixel = (qs: string, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'GET', url: `/p.gif?site=acme&${qs}`, headers: { 'user-agent': BROWSER_UA, ...headers } });
+
+describe('the pixel', () => {
+  it('records an order for the visitor of the lt_vid cookie and answers a 43-byte GIF', async () => {
+    const hit = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=mia`, cid: 'c1' });
+    const cookie = hit.cookies.find((c) => c.name === 'lt_vid')!;
+    const res = await pixel('order=A1&value=90.00&currency=EUR&item=day-pass:2:45.00', { cookie: `lt_vid=${cookie.value}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/gif');
+    expect(res.rawPayload.length).toBe(43);
+    const r = await report(t, 'by=code');
+    expect(rowFor(r, 'mia')).toMatchObject({ orders: 1, tickets: 2, revenue: { EUR: 9000 } });
+  });
+
+  it.each([
+    ['a missing order', 'value=1.00', /order/],
+    ['a bad value', 'order=A1&value=12,50', /value/],
+    ['an unknown currency', 'order=A1&value=1&currency=XXQ', /currency/],
+    ['a malformed item', 'order=A1&item=vip:two:45.00', /item 1 .*QTY/],
+    ['an item missing its price', 'order=A1&item=vip:2', /item 1 .*TYPE:QTY:PRICE/],
+    ['too many decimals', 'order=A1&value=1.005&currency=EUR', /decimals/],
+    ['an unknown site', 'order=A1&value=1&site=nope', /not registered/],
+  ])('answers 400 with a GIF and the reason for %s, and stores nothing', async (_n, qs, reason) => {
+    const res = await t.app.inject({ method: 'GET', url: qs.includes('site=nope') ? `/p.gif?${qs}` : `/p.gif?site=acme&${qs}` });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toBe('image/gif');
+    expect(res.headers['x-linktrail-error']).toMatch(reason);
+    expect(t.db.prepare('SELECT COUNT(*) AS n FROM conversions').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('orders', () => {
+  it('the same order sent twice counts once: 201 then 200 with the first record', async () => {
+    const first = await postback(t, { order: 'A1', value: '45.00' });
+    const again = await postback(t, { order: 'A1', value: '99.00' });
+    expect([first.statusCode, again.statusCode]).toEqual([201, 200]);
+    expect(json(again).conversion.value).toBe('45.00');
+    await pixel('order=A1&value=45.00');
+    expect((await report(t, 'by=channel')).totals.orders).toBe(1);
+  });
+
+  it.each([
+    ['EUR', '45.5', 4550, '45.50'],
+    ['JPY', '4500', 4500, '4500'],
+    ['KWD', '12.345', 12345, '12.345'],
+    ['EUR', '90071992547409.91', 9007199254740991, '90071992547409.91'],
+  ])('stores %s %s exactly as %i minor units', async (currency, value, minor, back) => {
+    const res = await postback(t, { order: `o-${currency}-${minor}`, value, currency });
+    expect(res.statusCode).toBe(201);
+    expect(json(res).conversion).toMatchObject({ value_minor: minor, value: back, currency });
+  });
+
+  it('rejects an amount beyond exact integers, and a JPY amount with decimals', async () => {
+    expect((await postback(t, { order: 'big', value: '90071992547409.93' })).statusCode).toBe(400);
+    const res = await postback(t, { order: 'jpy', value: '10.5', currency: 'JPY' });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toMatch(/value has more decimals than JPY allows \(0\)/);
+  });
+
+  it('takes the site currency by default and the sum of item quantities as tickets', async () => {
+    const res = await postback(t, { order: 'A1', items: [{ type: 'vip', qty: 2, price: '80.00' }, { type: 'day', qty: 1, price: 40 }] });
+    expect(json(res).conversion).toMatchObject({ currency: 'EUR', value: '200.00', tickets: 3 });
+  });
+
+  it('refunded, transferred, resold and cancelled orders leave the sales figures but are kept', async () => {
+    for (const order of ['A1', 'A2', 'A3', 'A4', 'A5']) await postback(t, { order, value: '10.00' });
+    for (const [order, status] of [['A2', 'refunded'], ['A3', 'transferred'], ['A4', 'resold'], ['A5', 'cancelled']]) {
+      const res = await t.app.inject({ method: 'POST', url: `/api/sites/acme/orders/${order}/status`, headers: t.auth, payload: { status } });
+      expect(res.statusCode).toBe(200);
+    }
+    expect((await report(t, 'by=channel')).totals).toMatchObject({ orders: 1, revenue: { EUR: 1000 } });
+    const kept = await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/A2', headers: t.auth });
+    expect(json(kept).conversion.status).toBe('refunded');
+  });
+
+  it('an unknown status or order is a 4xx', async () => {
+    await postback(t, { order: 'A1', value: '10.00' });
+    const bad = await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/status', headers: t.auth, payload: { status: 'lost' } });
+    expect(bad.statusCode).toBe(400);
+    const missing = await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/zz/status', headers: t.auth, payload: { status: 'refunded' } });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('counts a new customer only on the first purchase of their key', async () => {
+    await postback(t, { order: 'A1', value: '10.00', customer: 'hash-of-ana' });
+    await postback(t, { order: 'A2', value: '10.00', customer: 'hash-of-ana' });
+    await postback(t, { order: 'A3', value: '10.00', customer: 'hash-of-bo' });
+    expect((await report(t, 'by=channel')).totals.new_customers).toBe(2);
+  });
+
+  it('scans are capped at the tickets of the order', async () => {
+    await postback(t, { order: 'A1', value: '10.00', tickets: 3 });
+    const res = await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 5 } });
+    expect(json(res)).toEqual({ order: 'A1', scanned: 3, tickets: 3 });
+    expect((await report(t, 'by=channel')).totals).toMatchObject({ scanned: 3, unscanned: 0 });
+  });
+
+  it('backfills with a past ts, but never a future one', async () => {
+    const past = new Date(t.clock.now - 3 * 86_400_000).toISOString();
+    expect(json(await postback(t, { order: 'A1', value: '1', ts: past })).conversion.ts).toBe(past);
+    const res = await postback(t, { order: 'A2', value: '1', ts: t.clock.now + 3_600_000 });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toMatch(/ts is in the future/);
+  });
+
+  it('a script conversion through /collect is recorded for its visitor', async () => {
+    await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/collect',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ kind: 'conversion', site: 'acme', vid: 'visitor-aaaa', order: 'S1', value: '30.00' }),
+    });
+    expect(res.statusCode).toBe(204);
+    const r = await report(t, 'by=source');
+    expect(rowFor(r, 'bing')).toMatchObject({ orders: 1, revenue: { EUR: 3000 } });
+  });
+
+  it('a script conversion without an order is a 400', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/collect', payload: { kind: 'conversion', site: 'acme', vid: 'visitor-aaaa', value: '1' } });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toMatch(/order/);
+  });
+});

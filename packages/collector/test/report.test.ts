@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqliteDialect } from '../src/db/sqlite-store.js';
+import { reportQueries } from '../src/report.js';
+import { DAY, EVENT_URL, MINUTE, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await setup();
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/affiliates', headers: t.auth, payload: { name: 'Mia Lopez', email: 'mia@example.com', nickname: 'mia' } });
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia', affiliate: 'mia' } });
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia-tiktok', affiliate: 'mia' } });
+});
+afterEach(() => t.close());
+
+async function story() {
+  // Ana: Mia's link from Instagram, buys 2 tickets. Bo: Google, buys 1. Cy: direct, buys nothing.
+  // Di: buys with no visit at all (unattributed).
+  await pageview(t, { vid: 'visitor-ana1', url: `${EVENT_URL}?affiliate=mia&utm_source=instagram&utm_medium=social`, referrer: 'https://l.instagram.com/', cid: 'c-ana' });
+  await pageview(t, { vid: 'visitor-bo11', url: `${EVENT_URL}?utm_source=google&utm_medium=cpc&utm_campaign=summer`, referrer: 'https://www.google.com/' });
+  await pageview(t, { vid: 'visitor-cy11', url: EVENT_URL, referrer: '' });
+  await pageview(t, { vid: 'visitor-ana2', url: `${EVENT_URL}?affiliate=mia-tiktok`, referrer: 'https://www.tiktok.com/' });
+  t.clock.advance(10 * MINUTE);
+  await postback(t, { order: 'A1', vid: 'visitor-ana1', value: '90.00', items: [{ type: 'vip', qty: 2, price: '45.00' }] });
+  await postback(t, { order: 'B1', vid: 'visitor-bo11', value: '45.00', tickets: 1 });
+  await postback(t, { order: 'D1', vid: 'visitor-di11', value: '10.00', currency: 'USD', tickets: 1 });
+}
+
+describe('GET /report', () => {
+  it('by=channel keeps direct and unattributed rows, and totals add up', async () => {
+    await story();
+    const r = await report(t, 'by=channel');
+    expect(rowFor(r, 'affiliate')).toMatchObject({ visits: 2, visitors: 2, clicks: 2, orders: 1, tickets: 2, revenue: { EUR: 9000 }, conversion_rate: 0.5 });
+    expect(rowFor(r, 'paid')).toMatchObject({ visits: 1, orders: 1, revenue: { EUR: 4500 } });
+    expect(rowFor(r, 'direct')).toMatchObject({ visits: 1, orders: 0, conversion_rate: 0 });
+    expect(rowFor(r, 'unattributed')).toMatchObject({ visits: 0, orders: 1, revenue: { USD: 1000 }, conversion_rate: null });
+    expect(r.totals).toMatchObject({ visits: 4, visitors: 4, clicks: 2, orders: 3, tickets: 4, revenue: { EUR: 13500, USD: 1000 } });
+    for (const k of ['visits', 'clicks', 'orders', 'tickets'] as const) {
+      expect(r.rows.reduce((s: number, x: any) => s + x[k], 0)).toBe(r.totals[k]);
+    }
+  });
+
+  it('by=code and by=affiliate credit orders by link attribution', async () => {
+    await story();
+    const byCode = await report(t, 'by=code');
+    expect(rowFor(byCode, 'mia')).toMatchObject({ clicks: 1, orders: 1, revenue: { EUR: 9000 } });
+    expect(rowFor(byCode, 'mia-tiktok')).toMatchObject({ clicks: 1, orders: 0 });
+    expect(rowFor(byCode, null)).toMatchObject({ orders: 2 });
+    const byAffiliate = await report(t, 'by=affiliate');
+    expect(rowFor(byAffiliate, 'mia')).toMatchObject({ clicks: 2, visits: 2, orders: 1 });
+  });
+
+  it('by=source, utm_source, utm_medium, utm_campaign, event and day', async () => {
+    await story();
+    expect(rowFor(await report(t, 'by=source'), 'instagram')).toMatchObject({ orders: 1 });
+    expect(rowFor(await report(t, 'by=utm_source'), 'google')).toMatchObject({ visits: 1, orders: 1 });
+    expect(rowFor(await report(t, 'by=utm_medium'), 'cpc')).toMatchObject({ orders: 1 });
+    expect(rowFor(await report(t, 'by=utm_campaign'), 'summer')).toMatchObject({ orders: 1 });
+    expect(rowFor(await report(t, 'by=event'), null)).toMatchObject({ visits: 4, orders: 3 });
+    expect(rowFor(await report(t, 'by=day'), '2026-06-01')).toMatchObject({ visits: 4, orders: 3 });
+  });
+
+  it('two dimensions give keys', async () => {
+    await story();
+    const r = await report(t, 'by=code,ticket_type');
+    expect(r.rows.find((x: any) => x.keys[0] === 'mia' && x.keys[1] === 'vip')).toMatchObject({ orders: 1, tickets: 2, revenue: { EUR: 9000 } });
+  });
+
+  it('from/to select the range, a bare date meaning the whole UTC day', async () => {
+    await story();
+    t.clock.advance(2 * DAY);
+    await pageview(t, { vid: 'visitor-late', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    expect((await report(t, 'by=channel&from=2026-06-01&to=2026-06-01')).totals.visits).toBe(4);
+    expect((await report(t, 'by=channel&from=2026-06-02')).totals).toMatchObject({ visits: 1, orders: 0 });
+  });
+
+  it('the event filter narrows every figure', async () => {
+    await pageview(t, { vid: 'visitor-ana1', url: EVENT_URL, event: 'fest', referrer: 'https://www.bing.com/' });
+    await pageview(t, { vid: 'visitor-bo11', url: EVENT_URL, event: 'gig', referrer: 'https://www.bing.com/' });
+    await postback(t, { order: 'A1', vid: 'visitor-ana1', value: '1', event: 'fest' });
+    expect((await report(t, 'by=channel&event=fest')).totals).toMatchObject({ visits: 1, orders: 1 });
+  });
+
+  it.each([
+    ['by=nope', /by must be/],
+    ['by=code,channel,day', /one or two/],
+    ['by=code&from=yesterday', /from must be/],
+    ['by=code&from=2026-06-02&to=2026-06-01', /from must be before to/],
+    ['', /by/],
+    ['by=code&format=pdf', /format/],
+  ])('rejects %s with a 400 naming the parameter', async (qs, message) => {
+    const res = await t.app.inject({ method: 'GET', url: `/api/sites/acme/report?${qs}`, headers: t.auth });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toMatch(message);
+  });
+});
+
+describe('report query plans', () => {
+  const plan = (sql: { text: string; params: unknown[] }) =>
+    (t.db.prepare(`EXPLAIN QUERY PLAN ${sql.text}`).all(...sql.params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
+
+  it.each(['channel', 'code', 'affiliate', 'day'] as const)('by=%s reads the range through the site/time indexes', (dim) => {
+    const q = reportQueries('acme', { dims: [dim], from: 0, to: 1, event: null }, sqliteDialect);
+    expect(plan(q.visits)).toMatch(/visits_site_ts/);
+    expect(plan(q.clicks)).toMatch(/clicks_site_ts/);
+    expect(plan(q.orders)).toMatch(/conversions_site_ts/);
+  });
+
+  it('attribution reads a visitor through the visitor indexes', () => {
+    const clicks = plan({ text: "SELECT * FROM clicks WHERE site_id = ? AND vid = ? AND kind = 'click' AND ts <= ? ORDER BY ts DESC", params: ['a', 'v', 1] });
+    const visits = plan({ text: 'SELECT * FROM visits WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC', params: ['a', 'v', 1] });
+    expect(clicks).toMatch(/clicks_visitor/);
+    expect(visits).toMatch(/visits_visitor/);
+  });
+});
