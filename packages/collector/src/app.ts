@@ -3,15 +3,19 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createSiteCache, type Ctx } from './context.js';
 import { installErrorHandler } from './errors.js';
+import { createMailer } from './mail.js';
 import { createIngest } from './ingest.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
+import { meRoutes } from './routes/api/me.js';
+import { promoterRoutes } from './routes/api/promoters.js';
 import { reportRoutes } from './routes/api/report.js';
 import { siteRoutes } from './routes/api/sites.js';
 import { collectRoutes } from './routes/collect.js';
 import { demoRoutes } from './routes/demo.js';
 import { healthRoutes } from './routes/health.js';
 import { pixelRoutes } from './routes/pixel.js';
+import { promoterPageRoutes } from './routes/promoter-page.js';
 import { redirectRoutes } from './routes/redirect.js';
 import { scriptRoutes } from './routes/script.js';
 import type { Store } from './store.js';
@@ -30,6 +34,10 @@ export interface AppOptions {
   trackerFile?: string;
   /** Serve examples/ from this folder under /demo/ (demo mode). Default: off. */
   demoDir?: string | null;
+  /** smtp(s)://user:pass@host:port for welcome emails; unset, they are written to the log. */
+  smtpUrl?: string | null;
+  /** From: of welcome emails. */
+  mailFrom?: string;
   logger?: FastifyServerOptions['logger'];
   /** Closes the store with the app. Default true. */
   closeStore?: boolean;
@@ -57,6 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     now: options.now ?? Date.now,
     adminToken: options.adminToken,
     publicUrl: (options.publicUrl ?? 'http://127.0.0.1:8787').replace(/\/+$/, ''),
+    mail: createMailer({ smtpUrl: options.smtpUrl ?? null, from: options.mailFrom ?? 'linktrail <no-reply@linktrail.invalid>', log: app.log }),
   };
   await ctx.ingest.warm();
 
@@ -78,6 +87,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   hitRoutes(app, ctx);
   conversionRoutes(app, ctx);
   reportRoutes(app, ctx);
+  promoterRoutes(app, ctx);
+  meRoutes(app, ctx);
+  promoterPageRoutes(app);
   if (options.demoDir) demoRoutes(app, ctx, options.demoDir);
 
   if (options.closeStore !== false) app.addHook('onClose', () => store.close());

@@ -5,9 +5,12 @@ import type { FastifyRequest } from 'fastify';
 import type { Ctx } from './context.js';
 import { HttpError, notFound } from './errors.js';
 import { hashToken, safeEqual } from './ids.js';
-import type { Site } from './store.js';
+import type { Affiliate, Site } from './store.js';
 
-export type Principal = { role: 'operator' } | { role: 'site'; site: Site };
+export type Principal =
+  | { role: 'operator' }
+  | { role: 'site'; site: Site }
+  | { role: 'promoter'; site: Site; affiliate: Affiliate };
 
 const unauthorized = (message: string) => new HttpError(401, 'unauthorized', message);
 
@@ -18,8 +21,12 @@ export async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<P
   if (!m) throw unauthorized('Authorization must be "Bearer <token>"');
   const token = m[1]!;
   if (safeEqual(token, ctx.adminToken)) return { role: 'operator' };
-  const site = await ctx.store.siteByTokenHash(hashToken(token));
+  const hash = hashToken(token);
+  const site = await ctx.store.siteByTokenHash(hash);
   if (site) return { role: 'site', site };
+  const promoter = await ctx.store.affiliateByTokenHash(hash);
+  const promoterSite = promoter && (await ctx.sites.get(promoter.siteId));
+  if (promoter && promoterSite) return { role: 'promoter', site: promoterSite, affiliate: promoter.affiliate };
   throw unauthorized('the token is not valid');
 }
 
@@ -28,9 +35,19 @@ export async function requireOperator(ctx: Ctx, request: FastifyRequest): Promis
   if (p.role !== 'operator') throw new HttpError(403, 'forbidden', 'only the operator token may do this');
 }
 
+const promoterOnly = () => new HttpError(403, 'forbidden', 'a promoter token reads only /api/me');
+
+/** A promoter's own site and affiliate record. */
+export async function requirePromoter(ctx: Ctx, request: FastifyRequest): Promise<{ site: Site; affiliate: Affiliate }> {
+  const p = await authenticate(ctx, request);
+  if (p.role !== 'promoter') throw new HttpError(403, 'forbidden', 'this endpoint takes a promoter token');
+  return p;
+}
+
 /** The site named in the URL, if the token may manage it. */
 export async function requireSite(ctx: Ctx, request: FastifyRequest, siteId: string): Promise<Site> {
   const p = await authenticate(ctx, request);
+  if (p.role === 'promoter') throw promoterOnly();
   if (p.role === 'site') {
     if (p.site.id !== siteId) throw notFound(`site ${siteId} not found`);
     return p.site;

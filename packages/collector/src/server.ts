@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     adminToken,
     cookieSecret,
     publicUrl: config.publicUrl,
+    smtpUrl: config.smtpUrl,
+    mailFrom: config.mailFrom,
     demoDir: config.demo ? fileURLToPath(new URL('../../../examples/', import.meta.url)) : null,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
   });

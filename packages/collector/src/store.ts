@@ -131,6 +131,10 @@ export interface Store {
 
   createAffiliate(siteId: string, affiliate: Affiliate): Promise<Affiliate | Conflict>;
   getAffiliate(siteId: string, id: string): Promise<Affiliate | null>;
+  listAffiliates(siteId: string): Promise<Affiliate[]>;
+  /** A promoter's access token (hashed); a new one replaces the old. */
+  setAffiliateToken(siteId: string, id: string, tokenHash: string): Promise<void>;
+  affiliateByTokenHash(tokenHash: string): Promise<{ siteId: string; affiliate: Affiliate } | null>;
 
   createCode(siteId: string, code: Code): Promise<Code | Conflict>;
   getCode(siteId: string, code: string): Promise<Code | null>;

@@ -257,6 +257,17 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       return r ? toAffiliate(r) : null;
     },
 
+    async listAffiliates(siteId) {
+      return all('SELECT * FROM affiliates WHERE site_id = ? ORDER BY created_at, id', siteId).map(toAffiliate);
+    },
+    async setAffiliateToken(siteId, id, tokenHash) {
+      await batcher.enqueue(() => run('UPDATE affiliates SET token_hash = ? WHERE site_id = ? AND id = ?', tokenHash, siteId, id));
+    },
+    async affiliateByTokenHash(tokenHash) {
+      const r = get('SELECT * FROM affiliates WHERE token_hash = ?', tokenHash);
+      return r ? { siteId: String(r.site_id), affiliate: toAffiliate(r) } : null;
+    },
+
     createCode(siteId, c) {
       return insertOrConflict(() => {
         run(

@@ -5,7 +5,7 @@ import { extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
-import { parseReportQuery, reportQuerystring, type ReportParams } from './api/report.js';
+import { parseReportQuery, reportQuerystring, runReport, type ReportParams } from './api/report.js';
 
 export const DEMO_SITE = 'demo';
 
@@ -28,7 +28,6 @@ export function demoRoutes(app: FastifyInstance, ctx: Ctx, dir: string): void {
   });
   app.get('/demo/report', { schema: { querystring: { ...reportQuerystring, required: [] } } }, async (request) => {
     const params = { by: 'code', ...(request.query as Partial<ReportParams>) };
-    const query = parseReportQuery(params, ctx.now());
-    return { site: DEMO_SITE, ...(await ctx.store.report(DEMO_SITE, query)), by: query.dims.join(',') };
+    return { site: DEMO_SITE, ...(await runReport(ctx, DEMO_SITE, parseReportQuery(params, ctx.now()))) };
   });
 }

@@ -5,6 +5,7 @@ import { badRequest } from '../../errors.js';
 import { DIMENSIONS, type Dimension, type ReportQuery } from '../../report.js';
 import { slug } from '../../schemas/common.js';
 import { DAY, iso, parseDay } from '../../time.js';
+import { withTeams } from '../../teams.js';
 import { siteScope } from './scope.js';
 
 export const reportQuerystring = {
@@ -50,12 +51,17 @@ export function parseReportQuery(q: ReportParams, now: number): ReportQuery {
   return { dims: dims as Dimension[], from, to, event: q.event ?? null };
 }
 
+/** Runs a report and shapes the answer; by=affiliate rows carry their team's roll-up. */
+export async function runReport(ctx: Ctx, siteId: string, query: ReportQuery) {
+  const { rows, totals } = await ctx.store.report(siteId, query);
+  const shaped = query.dims.length === 1 && query.dims[0] === 'affiliate' ? withTeams(rows, await ctx.store.listAffiliates(siteId)) : rows;
+  return { by: query.dims.join(','), from: iso(query.from), to: iso(query.to), event: query.event, rows: shaped, totals };
+}
+
 export function reportRoutes(app: FastifyInstance, ctx: Ctx): void {
   siteScope(app, ctx, (scope) => {
-    scope.get('/api/sites/:site/report', { schema: { querystring: reportQuerystring } }, async (request) => {
-      const query = parseReportQuery(request.query as ReportParams, ctx.now());
-      const { rows, totals } = await ctx.store.report(request.site!.id, query);
-      return { by: query.dims.join(','), from: iso(query.from), to: iso(query.to), event: query.event, rows, totals };
-    });
+    scope.get('/api/sites/:site/report', { schema: { querystring: reportQuerystring } }, async (request) =>
+      runReport(ctx, request.site!.id, parseReportQuery(request.query as ReportParams, ctx.now())),
+    );
   });
 }

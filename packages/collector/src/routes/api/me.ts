@@ -1,0 +1,70 @@
+// The promoter's own API: their codes, their (and their sub-promoters') figures, and new
+// codes for their channels or recruits. Never buyers' data, other promoters or the event's
+// overall figures: every number is filtered to the codes of their team.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requirePromoter } from '../../auth.js';
+import type { Ctx } from '../../context.js';
+import { conflict } from '../../errors.js';
+import { codeSlug, email, slug, text } from '../../schemas/common.js';
+import type { Affiliate, Code, Site } from '../../store.js';
+import { teamOf } from '../../teams.js';
+import { affiliateView, invite } from './promoters.js';
+import { parseReportQuery, reportQuerystring, runReport, type ReportParams } from './report.js';
+import { codeLinks, createAffiliate, createCode } from './sites.js';
+
+const codeBody = {
+  type: 'object',
+  required: ['code'],
+  additionalProperties: false,
+  properties: { code: codeSlug, event: slug, name: text(200), email },
+  dependencies: { name: ['email'], email: ['name'] },
+} as const;
+
+async function team(ctx: Ctx, site: Site, me: Affiliate) {
+  const affiliates = await ctx.store.listAffiliates(site.id);
+  const ids = teamOf(me.id, affiliates);
+  const codes = (await ctx.store.listCodes(site.id)).filter((c) => c.affiliate && ids.has(c.affiliate));
+  return { affiliates: affiliates.filter((a) => ids.has(a.id)), codes };
+}
+
+export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const me = (request: FastifyRequest) => requirePromoter(ctx, request);
+  const withLinks = (site: Site, codes: Code[]) =>
+    Promise.all(codes.map(async (c) => ({ code: c.code, event: c.event, ...(await codeLinks(ctx, site, c)) })));
+
+  app.get('/api/me', async (request) => {
+    const { site, affiliate } = await me(request);
+    const t = await team(ctx, site, affiliate);
+    return {
+      site: { id: site.id, name: site.name },
+      affiliate: affiliateView(affiliate),
+      codes: await withLinks(site, t.codes.filter((c) => c.affiliate === affiliate.id)),
+      subPromoters: await Promise.all(
+        t.affiliates
+          .filter((a) => a.id !== affiliate.id)
+          .map(async (a) => ({ id: a.id, name: a.name, nickname: a.nickname, parent: a.parent, codes: await withLinks(site, t.codes.filter((c) => c.affiliate === a.id)) })),
+      ),
+    };
+  });
+
+  app.get('/api/me/report', { schema: { querystring: reportQuerystring } }, async (request) => {
+    const { site, affiliate } = await me(request);
+    const { codes } = await team(ctx, site, affiliate);
+    const query = { ...parseReportQuery(request.query as ReportParams, ctx.now()), codes: codes.map((c) => c.code) };
+    return runReport(ctx, site.id, query);
+  });
+
+  app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {
+    const { site, affiliate } = await me(request);
+    const b = request.body as { code: string; event?: string; name?: string; email?: string };
+    if (await ctx.store.getCode(site.id, b.code.toLowerCase())) throw conflict(`code ${b.code.toLowerCase()} already exists on this site`);
+    if (b.name && b.email) {
+      // A recruit: their own affiliate record under this promoter, their code, their invite.
+      const sub = await createAffiliate(ctx, site.id, { name: b.name, email: b.email, parent: affiliate.id });
+      const { token: _t, ...invited } = await invite(ctx, site, sub, { code: b.code, event: b.event });
+      return reply.code(201).send(invited);
+    }
+    const created = await createCode(ctx, site, { code: b.code, affiliate: affiliate.id, event: b.event });
+    return reply.code(201).send({ code: created.code, event: created.event, link: created.link, shortlink: created.shortlink });
+  });
+}
