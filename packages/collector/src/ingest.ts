@@ -55,9 +55,10 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
     prepare(site, hit, ts, userAgent) {
       if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
       const referrer = hit.referrer ?? '';
-      const c = classify(hit.url, referrer, { platformHosts: platformHosts(site) });
+      const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
+      const c = classify(hit.url, referrer, { platformHosts: [...platformHosts(site), ...pageHosts], affiliateParam: hit.param });
       const search = hit.url.split('#')[0]!.split('?')[1] ?? '';
-      const params = readParams(search);
+      const params = readParams(search, hit.param);
       const replay = hit.nav === 'reload' || hit.nav === 'back_forward';
       // Server-side hits may omit the user agent; a browser always sends one.
       const bot = userAgent !== undefined && isAutomated(userAgent);
@@ -70,14 +71,16 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
 
       const code = c.channel === 'affiliate' && c.affiliate ? c.affiliate.toLowerCase().slice(0, 64) : null;
       // A touch needs a click id: the shortlink's, the script's, or one minted here.
-      const cid = hit.cid ?? params.ltCid ?? (touch && !replay ? randomId(12) : null);
+      // The shortlink's lt_cid is adopted only when well-formed (the script keeps 16-64 chars).
+      const ltCid = params.ltCid && /^[\w-]{16,64}$/.test(params.ltCid) ? params.ltCid : null;
+      const cid = hit.cid ?? ltCid ?? (touch && !replay ? randomId(12) : null);
       const u = params.utm;
       const cap = (v: string | undefined) => (v ? v.slice(0, 256) : null);
       return {
         siteId: site.id,
         ts,
         vid: hit.vid,
-        cid: cid && /^[\w-]{1,64}$/.test(cid) ? cid : null,
+        cid,
         event: hit.event ?? null,
         url: hit.url.slice(0, STORED_URL),
         referrer: referrer ? referrer.slice(0, STORED_URL) : null,

@@ -156,11 +156,11 @@ describe("the collector's verdict", () => {
   it('answers a script that asks for JSON with its classification, click id and canonical vid', async () => {
     const res = await pageview(
       t,
-      { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=Mia&lt_cid=shortlink-cid-1`, referrer: 'https://l.instagram.com/' },
+      { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=Mia&lt_cid=shortlink-cid-0001`, referrer: 'https://l.instagram.com/' },
       { accept: 'application/json', origin: 'https://tickets.example.com' },
     );
     expect(res.statusCode).toBe(200);
-    expect(json(res)).toEqual({ vid: 'visitor-aaaa', cid: 'shortlink-cid-1', channel: 'affiliate', source: 'instagram', affiliate: 'mia', touch: true });
+    expect(json(res)).toEqual({ vid: 'visitor-aaaa', cid: 'shortlink-cid-0001', channel: 'affiliate', source: 'instagram', affiliate: 'mia', touch: true });
     expect(res.headers['access-control-allow-origin']).toBe('https://tickets.example.com');
     expect(res.headers['access-control-allow-credentials']).toBe('true');
   });
@@ -188,5 +188,23 @@ describe("the collector's verdict", () => {
     const res = await t.app.inject({ method: 'OPTIONS', url: '/collect', headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' } });
     expect(res.statusCode).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('https://a.example');
+  });
+});
+
+describe("the script tag's data-platform and data-param", () => {
+  it('count extra platform hosts and read a custom affiliate parameter', async () => {
+    const platform = await pageview(
+      t,
+      { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://shop.partner-tickets.example/', platform: 'partner-tickets.example, other.example' },
+      { accept: 'application/json' },
+    );
+    expect(json(platform)).toMatchObject({ channel: 'platform' });
+    const custom = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?ref=Crew42`, param: 'ref' }, { accept: 'application/json' });
+    expect(json(custom)).toMatchObject({ channel: 'affiliate', affiliate: 'crew42', touch: true });
+  });
+
+  it('a malformed lt_cid is replaced by a minted click id', async () => {
+    const res = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=mia&lt_cid=x` }, { accept: 'application/json' });
+    expect(json(res).cid).toMatch(/^[\w-]{16}$/);
   });
 });

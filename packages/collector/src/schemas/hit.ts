@@ -9,6 +9,9 @@ export const hitFields = {
   referrer: { type: 'string', maxLength: 16384 },
   event: slug,
   nav: { type: 'string', enum: ['navigate', 'reload', 'back_forward', 'prerender'] },
+  /** The script's data-platform (comma-separated hosts) and data-param. */
+  platform: { type: 'string', maxLength: 1024, pattern: '^[A-Za-z0-9.,: -]*$' },
+  param: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
 } as const;
 
 export interface HitInput {
@@ -18,6 +21,8 @@ export interface HitInput {
   referrer?: string;
   event?: string;
   nav?: 'navigate' | 'reload' | 'back_forward' | 'prerender';
+  platform?: string;
+  param?: string;
   ts?: string | number;
   ip?: string;
   ua?: string;

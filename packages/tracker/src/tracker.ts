@@ -1,0 +1,147 @@
+// Wires identity, consent, the pageview and its verdict, and conversions into linktrail().
+import type { ConversionInput, EventProps } from './conversion';
+import { cookie, isId, readTouch, rid, TOUCH_COOKIE, TOUCH_MAX_AGE, VID_COOKIE, VID_MAX_AGE, type Touch } from './identity';
+import { navType } from './navigation';
+import type { Verdict } from './pageview';
+import { transport, type Transport } from './transport';
+import { warn } from './warn';
+
+/**
+ * The script tag's data-* attributes, camelCased as `script.dataset` gives them, so the tag
+ * and the ES module take the same options. A flag is on when present, even as "".
+ */
+export interface TrackerOptions {
+  /** The site key. Required. */
+  site: string;
+  /** The collector's origin, e.g. "https://t.example.com". Required here; the tag defaults it to its own origin. */
+  api: string;
+  /** The event this page sells; default none. */
+  event?: string;
+  /** Comma-separated hosts that count as the platform itself, besides this page's host and the site's platformHosts. */
+  platform?: string;
+  /** Domain of the visitor cookies, to share them across subdomains; default this host. */
+  cookieDomain?: string;
+  /** Name of the affiliate query parameter; default "affiliate". */
+  param?: string;
+  /** "required": write no cookie and send nothing until linktrail('consent', true). */
+  consent?: string;
+  /** Flag: track on localhost, 127.*, [::1], *.localhost and file: pages too. */
+  allowLocalhost?: string | true;
+  /** Flag: send nothing when the browser signals Global Privacy Control. */
+  honorGpc?: string | true;
+}
+
+export interface TrackerDeps {
+  /** How hits reach the collector; default: the pageview by fetch (for its verdict), conversions by sendBeacon. */
+  send?: Transport;
+}
+
+/** What linktrail('ready', cb) passes: the visitor and their last touch (all null when none). */
+export interface ReadyInfo extends Touch {
+  vid: string;
+}
+
+/** The public command function, `window.linktrail` once the script has loaded. */
+export interface Linktrail {
+  (command: 'conversion', conversion: ConversionInput): void;
+  (command: 'event', name: string, props?: EventProps): void;
+  (command: 'consent', granted: boolean): void;
+  (command: 'ready', callback: (info: ReadyInfo) => void): void;
+}
+
+/** Sends this page's pageview (unless blocked or waiting for consent) and returns linktrail(). */
+export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktrail {
+  const send = deps.send || transport;
+  const domain = o.cookieDomain;
+  // Calls made while consent is pending: consent(true) runs them, consent(false) drops them.
+  let held: (() => void)[] = [];
+  let granted: boolean | undefined = o.consent != 'required' || undefined;
+  let off: unknown = 1;
+  let vid: string;
+  let touch: Touch = readTouch() || { clickId: null, channel: null, source: null, affiliate: null };
+  // ready() callbacks waiting for the pageview's verdict; 0 once it came or won't.
+  let waiting: ((info: ReadyInfo) => void)[] | 0 = [];
+
+  const tell = (cb: (info: ReadyInfo) => void) => {
+    try {
+      cb({ vid, ...touch });
+    } catch (e) {
+      warn(e);
+    }
+  };
+  const settle = () => {
+    const w = waiting || [];
+    waiting = 0;
+    w.map(tell);
+  };
+
+  // Every hit names the site, the page's event and the visitor; its fields are read when it
+  // goes, which may be after consent. Empty fields are left out to keep hits small.
+  const hit = (fields: () => object, answer?: (verdict?: Verdict) => void) => {
+    const f = () =>
+      send(
+        o.api,
+        JSON.stringify({ site: o.site, event: o.event, vid, ...fields() }, (_k, v: unknown) => (v === null || v === '' ? undefined : v)),
+        answer,
+      );
+    if (off) return;
+    if (granted) f();
+    else if (granted == null) held.push(f);
+  };
+
+  try {
+    const n = navigator as Navigator & { globalPrivacyControl?: boolean };
+    const v = cookie(VID_COOKIE);
+    // Minted now so that ready() has it, but only written once tracking may start.
+    vid = isId(v) ? v : rid();
+    off =
+      n.webdriver ||
+      (o.allowLocalhost == null && /^(127\.|\[::1]$|$)|localhost$/.test(location.hostname)) ||
+      (o.honorGpc != null && n.globalPrivacyControl);
+    hit(
+      () => (cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url: location.href, referrer: document.referrer, nav: navType(), platform: o.platform, param: o.param }),
+      (a) => {
+        // Consent withdrawn while the request was out: keep nothing.
+        if (a && granted) {
+          if (isId(a.vid)) cookie(VID_COOKIE, (vid = a.vid), VID_MAX_AGE, domain);
+          if (a.touch && isId(a.cid))
+            cookie(TOUCH_COOKIE, JSON.stringify((touch = { clickId: a.cid, channel: a.channel, source: a.source, affiliate: a.affiliate })), TOUCH_MAX_AGE, domain);
+        }
+        settle();
+      },
+    );
+  } catch (e) {
+    warn(e);
+    settle();
+  }
+  // No verdict is coming now (tracking off, consent pending): ready() gives the stored touch.
+  if (off || !granted) settle();
+
+  return (command: unknown, a?: unknown, b?: unknown) => {
+    try {
+      if (command == 'consent') {
+        if ((granted = !!a)) held.splice(0).map((f) => f());
+        else {
+          held = [];
+          cookie(VID_COOKIE, '', 0, domain);
+          cookie(TOUCH_COOKIE, '', 0, domain);
+        }
+      } else if (command == 'ready') {
+        // A callback that is not a function warns when it is called, which may be later.
+        waiting ? waiting.push(a as (info: ReadyInfo) => void) : tell(a as (info: ReadyInfo) => void);
+      } else {
+        const d = (
+          // A non-purchase conversion (signup, download) still needs an order, for idempotency.
+          // Its name must be a type the collector accepts, which would refuse it unseen.
+          command == 'event' && typeof a == 'string' && /^[a-z][a-z\d_-]{0,31}$/.test(a)
+            ? Object.assign({ order: rid() }, b, { type: a })
+            : command == 'conversion' && a
+        ) as ConversionInput;
+        if (!d.order) throw 'bad arguments';
+        hit(() => Object.assign({ kind: 'conversion', cid: touch.clickId }, d));
+      }
+    } catch (e) {
+      warn(command, e);
+    }
+  };
+}

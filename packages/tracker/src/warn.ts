@@ -1,0 +1,1 @@
+export const warn = (...a: unknown[]): void => console.warn('linktrail:', ...a);
