@@ -1,6 +1,8 @@
-// Source and promoter breakdowns. Three grouped queries (visits, clicks, orders) over the
-// narrow tables, merged by key. Orders in code/affiliate rows come from link attribution,
+// Source and promoter breakdowns, merged by key from grouped queries: visits, visitors and
+// clicks from the daily rollup (whole UTC days) or the raw visits/clicks tables (any other
+// range), orders from conversions. Orders in code/affiliate rows come from link attribution,
 // in channel/source/utm rows from channel attribution (both stored at write time).
+import { SketchUnion } from './sketch.js';
 
 export const DIMENSIONS = [
   'channel',
@@ -48,25 +50,36 @@ export interface ReportRow {
 export interface Dialect {
   /** UTC calendar day (YYYY-MM-DD) of an epoch-ms column. */
   day(column: string): string;
+  /** The same of a column holding a UTC day number (epoch ms / 86 400 000). */
+  dayNumber(column: string): string;
+  /** Aggregate of visitor sketches: one merged blob (or an array of blobs) per group. */
+  sketchUnion(column: string): string;
 }
 
-type Table = 'visits' | 'clicks' | 'orders';
+/** daily = the daily_stats rollup (visits, clicks, previews, visitor sketches). */
+type Table = 'daily' | 'visits' | 'clicks' | 'orders';
+
+const none = (col: string) => `NULLIF(${col}, '')`;
 
 // Key expression per dimension and table; null means "this table has no such key".
 const KEY: Record<Dimension, Record<Table, string | null>> = {
-  channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel' },
-  source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source' },
-  code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code' },
-  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate' },
-  event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event' },
-  ticket_type: { visits: null, clicks: null, orders: 'i.type' },
-  utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source' },
-  utm_medium: { visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium' },
-  utm_campaign: { visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign' },
-  day: { visits: 'day', clicks: 'day', orders: 'day' },
+  channel: { daily: 'v.channel', visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel' },
+  source: { daily: none('v.source'), visits: 'v.source', clicks: 'v.source', orders: 'v.source' },
+  code: { daily: none('v.code'), visits: 'v.code', clicks: 'v.code', orders: 'v.link_code' },
+  affiliate: { daily: 'c.affiliate', visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate' },
+  event: { daily: none('v.event'), visits: 'v.event', clicks: 'v.event', orders: 'v.event' },
+  ticket_type: { daily: null, visits: null, clicks: null, orders: 'i.type' },
+  utm_source: { daily: none('v.utm_source'), visits: 'v.utm_source', clicks: null, orders: 'v.utm_source' },
+  utm_medium: { daily: none('v.utm_medium'), visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium' },
+  utm_campaign: { daily: none('v.utm_campaign'), visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign' },
+  day: { daily: 'day', visits: 'day', clicks: 'day', orders: 'day' },
 };
 
-const FROM: Record<Table, string> = { visits: 'visits', clicks: 'clicks', orders: 'conversions' };
+const FROM: Record<Table, string> = { daily: 'daily_stats', visits: 'visits', clicks: 'clicks', orders: 'conversions' };
+const DAY_MS = 86_400_000;
+
+/** Whole UTC days are read from the rollup; any other range from the raw tables (exact, slower). */
+export const usesRollup = (q: ReportQuery) => q.from % DAY_MS === 0 && q.to % DAY_MS === 0;
 
 export interface Sql {
   text: string;
@@ -75,7 +88,8 @@ export interface Sql {
 
 function keyExpr(dim: Dimension, table: Table, dialect: Dialect): string {
   const k = KEY[dim][table];
-  return k === 'day' ? dialect.day('v.ts') : (k ?? 'NULL');
+  if (k === 'day') return table === 'daily' ? dialect.dayNumber('v.day') : dialect.day('v.ts');
+  return k ?? 'NULL';
 }
 
 function needsCodes(dims: Dimension[], table: Table): boolean {
@@ -83,8 +97,9 @@ function needsCodes(dims: Dimension[], table: Table): boolean {
 }
 
 function where(siteId: string, q: ReportQuery, table: Table): Sql {
-  const params: unknown[] = [siteId, q.from, q.to];
-  let text = 'v.site_id = ? AND v.ts >= ? AND v.ts < ?';
+  const daily = table === 'daily';
+  const params: unknown[] = daily ? [siteId, q.from / DAY_MS, q.to / DAY_MS] : [siteId, q.from, q.to];
+  let text = daily ? 'v.site_id = ? AND v.day >= ? AND v.day < ?' : 'v.site_id = ? AND v.ts >= ? AND v.ts < ?';
   if (q.event !== null) {
     text += ' AND v.event = ?';
     params.push(q.event);
@@ -121,20 +136,21 @@ const ORDER_MEASURES =
   'v.currency AS currency, COUNT(*) AS orders, SUM(v.tickets) AS tickets, SUM(v.value_minor) AS revenue, ' +
   'SUM(v.new_customer) AS new_customers, SUM(v.scanned) AS scanned';
 
-export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect) {
+export interface ReportSql {
+  /** Visits with visitors: a count (raw) or sketches (rollup); clicks and previews too from the rollup. */
+  visits: Sql;
+  /** Raw path only. */
+  clicks: Sql | null;
+  orders: Sql;
+  orderTotals: Sql;
+  /** Raw path only: distinct visitors over the range. */
+  visitors: Sql | null;
+}
+
+export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect): ReportSql {
   const byType = q.dims.includes('ticket_type');
-  const visitorsWhere = where(siteId, q, 'visits');
-  return {
-    visits: groupedQuery(siteId, q, 'visits', dialect, 'COUNT(*) AS visits, COUNT(DISTINCT v.vid) AS visitors'),
-    clicks: groupedQuery(
-      siteId,
-      q,
-      'clicks',
-      dialect,
-      "SUM(CASE WHEN v.kind = 'click' THEN 1 ELSE 0 END) AS clicks, " +
-        "SUM(CASE WHEN v.kind = 'preview' THEN 1 ELSE 0 END) AS previews",
-    ),
-    // By ticket type, an order counts in each type it holds, with that type's tickets and revenue.
+  const orders = {
+    // By ticket type an order counts in each type it holds, with that type's tickets and revenue.
     orders: groupedQuery(
       siteId,
       q,
@@ -148,6 +164,23 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect) 
     ),
     // Totals count each order once, whatever the grouping.
     orderTotals: groupedQuery(siteId, { ...q, dims: [] }, 'orders', dialect, ORDER_MEASURES),
+  };
+  if (usesRollup(q)) {
+    const measures = `SUM(v.visits) AS visits, SUM(v.clicks) AS clicks, SUM(v.previews) AS previews, ${dialect.sketchUnion('v.visitors')} AS sketch`;
+    return { visits: groupedQuery(siteId, q, 'daily', dialect, measures), clicks: null, visitors: null, ...orders };
+  }
+  const visitorsWhere = where(siteId, q, 'visits');
+  return {
+    ...orders,
+    visits: groupedQuery(siteId, q, 'visits', dialect, 'COUNT(*) AS visits, COUNT(DISTINCT v.vid) AS visitors'),
+    clicks: groupedQuery(
+      siteId,
+      q,
+      'clicks',
+      dialect,
+      "SUM(CASE WHEN v.kind = 'click' THEN 1 ELSE 0 END) AS clicks, " +
+        "SUM(CASE WHEN v.kind = 'preview' THEN 1 ELSE 0 END) AS previews",
+    ),
     visitors: {
       text: `SELECT COUNT(DISTINCT v.vid) AS visitors FROM visits v WHERE ${visitorsWhere.text}`,
       params: visitorsWhere.params,
@@ -156,9 +189,18 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect) 
 }
 
 type Num = number | bigint | string | null;
-export type ResultRow = Record<string, Num>;
+type Blob = Uint8Array | Uint8Array[] | null;
+export type ResultRow = Record<string, Num | Blob>;
 
-const n = (v: Num | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const n = (v: Num | Blob | undefined): number => (v === null || v === undefined || typeof v === 'object' ? 0 : Number(v));
+
+/** A rollup group's visitors: one merged sketch, or (PostgreSQL) the group's sketches. */
+function sketchOf(v: Num | Blob | undefined): SketchUnion {
+  const u = new SketchUnion();
+  if (Array.isArray(v)) v.forEach((b) => u.addBlob(b));
+  else if (v instanceof Uint8Array) u.addBlob(v);
+  return u;
+}
 
 export function emptyRow(): ReportRow {
   return {
@@ -185,7 +227,8 @@ function rate(row: ReportRow): ReportRow {
 /** Merges the three grouped results into rows keyed by the dimension values, plus totals. */
 export function mergeReport(
   dims: Dimension[],
-  results: { visits: ResultRow[]; clicks: ResultRow[]; orders: ResultRow[]; orderTotals: ResultRow[]; visitors: number },
+  /** visitors: the raw path's distinct count, or null when visits carry sketches. */
+  results: { visits: ResultRow[]; clicks: ResultRow[]; orders: ResultRow[]; orderTotals: ResultRow[]; visitors: number | null },
 ): { rows: ReportRow[]; totals: ReportRow } {
   const rows = new Map<string, ReportRow>();
   const totals = emptyRow();
@@ -199,11 +242,20 @@ export function mergeReport(
     }
     return row;
   };
+  const everyone = new SketchUnion();
   for (const r of results.visits) {
     const row = rowFor(r);
     row.visits += n(r.visits);
-    row.visitors += n(r.visitors);
+    row.clicks += n(r.clicks);
+    row.previews += n(r.previews);
+    if ('sketch' in r) {
+      const s = sketchOf(r.sketch);
+      row.visitors = s.count();
+      everyone.addUnion(s);
+    } else row.visitors += n(r.visitors);
     totals.visits += n(r.visits);
+    totals.clicks += n(r.clicks);
+    totals.previews += n(r.previews);
   }
   for (const r of results.clicks) {
     const row = rowFor(r);
@@ -222,7 +274,7 @@ export function mergeReport(
   };
   for (const r of results.orders) addOrders(rowFor(r), r);
   for (const r of results.orderTotals) addOrders(totals, r);
-  totals.visitors = results.visitors;
+  totals.visitors = results.visitors ?? everyone.count();
   const sorted = [...rows.values()].map(rate).sort(
     (a, b) =>
       b.orders - a.orders ||

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hashVisitor, sketchAdd, SketchUnion } from '../sketch.js';
 import { migrations } from './migrations/index.js';
 
 export type Sqlite = Database.Database;
@@ -14,8 +15,26 @@ export function openSqlite(file: string): Sqlite {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  registerSketchFunctions(db);
   migrate(db);
   return db;
+}
+
+/** SQL access to the distinct-visitor sketches of the daily rollups (see sketch.ts). */
+function registerSketchFunctions(db: Sqlite): void {
+  db.function('lt_sketch_add', { deterministic: true }, (blob: unknown, vid: unknown) =>
+    sketchAdd(blob instanceof Uint8Array ? blob : null, hashVisitor(String(vid))),
+  );
+  db.aggregate('lt_sketch', {
+    start: () => new SketchUnion(),
+    step: (u: SketchUnion, vid: unknown) => void u.addHash(hashVisitor(String(vid))),
+    result: (u: SketchUnion) => u.toBlob(),
+  });
+  db.aggregate('lt_sketch_union', {
+    start: () => new SketchUnion(),
+    step: (u: SketchUnion, blob: unknown) => void u.addBlob(blob instanceof Uint8Array ? blob : null),
+    result: (u: SketchUnion) => u.toBlob(),
+  });
 }
 
 export function migrate(db: Sqlite): void {

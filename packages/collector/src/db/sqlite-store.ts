@@ -16,7 +16,12 @@ import type {
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 
-export const sqliteDialect: Dialect = { day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` };
+export const sqliteDialect: Dialect = {
+  day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`,
+  dayNumber: (col) => `strftime('%Y-%m-%d', ${col} * 86400, 'unixepoch')`,
+  sketchUnion: (col) => `lt_sketch_union(${col})`,
+};
+const DAY_MS = 86_400_000;
 const CANDIDATE_LIMIT = 20;
 
 type Row = Record<string, unknown>;
@@ -137,11 +142,13 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         if (known.vid !== h.vid) run('UPDATE clicks SET vid = ? WHERE site_id = ? AND cid = ?', h.vid, h.siteId, h.cid);
       } else {
         const code = get('SELECT event FROM codes WHERE site_id = ? AND code = ?', h.siteId, h.code);
+        const event = str(code?.event) ?? h.event;
         run(
           `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'click')`,
-          h.siteId, h.cid, h.ts, h.vid, h.code, str(code?.event) ?? h.event, h.channel, h.source,
+          h.siteId, h.cid, h.ts, h.vid, h.code, event, h.channel, h.source,
         );
+        countClick(h.siteId, h.ts, h.channel, h.source, h.code, event, 'click');
         click = 1;
       }
     }
@@ -159,7 +166,24 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code,
         h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0,
       );
+      run(
+        `INSERT INTO daily_stats (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign, visits, visitors)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, lt_sketch_add(NULL, ?))
+         ON CONFLICT DO UPDATE SET visits = visits + 1, visitors = lt_sketch_add(visitors, ?)`,
+        h.siteId, Math.floor(h.ts / DAY_MS), h.channel, h.source ?? '', h.code ?? '', h.event ?? '',
+        h.utm.source ?? '', h.utm.medium ?? '', h.utm.campaign ?? '', h.vid, h.vid,
+      );
     }
+  }
+
+  /** Keeps the daily rollup's click and preview counts in step with the clicks table. */
+  function countClick(siteId: string, ts: number, channel: string, source: string | null, code: string, event: string | null, kind: 'click' | 'preview') {
+    run(
+      `INSERT INTO daily_stats (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign, clicks, previews)
+       VALUES (?, ?, ?, ?, ?, ?, '', '', '', ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, previews = previews + excluded.previews`,
+      siteId, Math.floor(ts / DAY_MS), channel, source ?? '', code, event ?? '', kind === 'click' ? 1 : 0, kind === 'preview' ? 1 : 0,
+    );
   }
 
   function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
@@ -303,13 +327,14 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
     },
 
     async recordClick(k) {
-      await batcher.enqueue(() =>
-        run(
+      await batcher.enqueue(() => {
+        const r = run(
           `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
            VALUES (?, ?, ?, ?, ?, ?, 'affiliate', NULL, ?) ON CONFLICT DO NOTHING`,
           k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind,
-        ),
-      );
+        );
+        if (r.changes === 1) countClick(k.siteId, k.ts, 'affiliate', null, k.code, k.event, k.kind);
+      });
     },
 
     recordConversion(conv, windowDays, decide) {
@@ -380,10 +405,10 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       const rows = (s: { text: string; params: unknown[] }) => all(s.text, ...s.params) as ResultRow[];
       return mergeReport(query.dims, {
         visits: rows(q.visits),
-        clicks: rows(q.clicks),
+        clicks: q.clicks ? rows(q.clicks) : [],
         orders: rows(q.orders),
         orderTotals: rows(q.orderTotals),
-        visitors: Number(rows(q.visitors)[0]?.visitors ?? 0),
+        visitors: q.visitors ? Number(rows(q.visitors)[0]?.visitors ?? 0) : null,
       });
     },
 

@@ -28,7 +28,7 @@ export interface ReportParams {
   event?: string;
 }
 
-/** Reads by/from/to/event into a query; `from`/`to` default to the last 30 days. */
+/** Reads by/from/to/event into a query; `from`/`to` default to the last 30 days (UTC). */
 export function parseReportQuery(q: ReportParams, now: number): ReportQuery {
   const dims = q.by.split(',').map((d) => d.trim());
   if (dims.length > 2) throw badRequest('by takes one or two dimensions, e.g. by=code,ticket_type');
@@ -45,7 +45,8 @@ export function parseReportQuery(q: ReportParams, now: number): ReportQuery {
     if (ms === null) throw badRequest(`${name} must be a date (YYYY-MM-DD), an ISO 8601 time or epoch milliseconds`);
     return ms;
   };
-  const to = bound('to', true) ?? now + 1;
+  // By default the last 30 whole UTC days, today included: whole days read the daily rollup.
+  const to = bound('to', true) ?? Math.floor(now / DAY) * DAY + DAY;
   const from = bound('from', false) ?? to - 30 * DAY;
   if (from >= to) throw badRequest('from must be before to');
   return { dims: dims as Dimension[], from, to, event: q.event ?? null };

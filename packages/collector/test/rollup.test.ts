@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrate } from '../src/db/open-sqlite.js';
+import { sqliteDialect } from '../src/db/sqlite-store.js';
+import { reportQueries } from '../src/report.js';
+import { DAY, EVENT_URL, MINUTE, pageview, postback, report, setup, type TestApp } from './helper.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await setup();
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia' } });
+  // Three days of traffic; visitor-ana1 comes back on each of them.
+  for (let day = 0; day < 3; day++) {
+    await pageview(t, { vid: 'visitor-ana1', url: `${EVENT_URL}?affiliate=mia`, referrer: 'https://l.instagram.com/' });
+    await pageview(t, { vid: `visitor-new${day}`, url: `${EVENT_URL}?utm_source=news&utm_medium=email`, referrer: '' });
+    await pageview(t, { vid: `visitor-dir${day}`, url: EVENT_URL, referrer: '' });
+    await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': 'WhatsApp/2.23' } });
+    t.clock.advance(DAY);
+  }
+  await postback(t, { order: 'A1', vid: 'visitor-ana1', value: '45.00' });
+});
+afterEach(() => t.close());
+
+const strip = (r: Record<string, any>) => ({ rows: r.rows, totals: r.totals });
+
+describe('the daily rollup', () => {
+  it.each(['channel', 'source', 'code', 'affiliate', 'utm_source', 'day', 'code,channel'])(
+    'by=%s gives the same rows from the rollup (whole days) as from the raw tables',
+    async (by) => {
+      const fromRollup = await report(t, `by=${by}&from=2026-05-20&to=2026-06-10`);
+      const fromRaw = await report(t, `by=${by}&from=2026-05-20T00:00:00.001Z&to=2026-06-10T23:59:59Z`);
+      expect(strip(fromRollup)).toEqual(strip(fromRaw));
+    },
+  );
+
+  it('counts a visitor who came on three days once, and every visit', async () => {
+    const r = await report(t, 'by=code&from=2026-05-20&to=2026-06-10');
+    expect(r.rows.find((x: any) => x.key === 'mia')).toMatchObject({ visits: 3, visitors: 1, clicks: 3, previews: 3, orders: 1 });
+    expect(r.totals).toMatchObject({ visits: 9, visitors: 7 });
+  });
+
+  it('is rebuilt from the raw tables by its migration', async () => {
+    const before = strip(await report(t, 'by=channel'));
+    t.db.exec('DROP TABLE daily_stats');
+    t.db.pragma('user_version = 1');
+    migrate(t.db);
+    expect(strip(await report(t, 'by=channel'))).toEqual(before);
+  });
+
+  it('reads whole days through its primary key', () => {
+    const q = reportQueries('acme', { dims: ['code'], from: 0, to: 30 * DAY, event: null }, sqliteDialect);
+    const plan = (t.db.prepare(`EXPLAIN QUERY PLAN ${q.visits.text}`).all(...q.visits.params) as Array<{ detail: string }>)
+      .map((r) => r.detail)
+      .join('\n');
+    expect(plan).toMatch(/SEARCH v USING PRIMARY KEY \(site_id=\? AND day>\? AND day<\?\)/);
+  });
+
+  it('a visit late in a day and one early the next fall on their own UTC days', async () => {
+    t.clock.now = Date.UTC(2026, 6, 1, 23, 59);
+    await pageview(t, { vid: 'visitor-late', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    t.clock.advance(2 * MINUTE);
+    await pageview(t, { vid: 'visitor-late', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    const r = await report(t, 'by=day&from=2026-07-01&to=2026-07-02');
+    expect(r.rows.map((x: any) => [x.key, x.visits, x.visitors])).toEqual([
+      ['2026-07-01', 1, 1],
+      ['2026-07-02', 1, 1],
+    ]);
+    expect(r.totals.visitors).toBe(1);
+  });
+});
