@@ -2,6 +2,7 @@
 // clicks from the daily rollup (whole UTC days) or the raw visits/clicks tables (any other
 // range), orders from conversions. Orders in code/affiliate rows come from link attribution,
 // in channel/source/utm rows from channel attribution (both stored at write time).
+import { rollupFor, type Rollup } from './rollups.js';
 import { SketchUnion } from './sketch.js';
 
 export const DIMENSIONS = [
@@ -56,30 +57,29 @@ export interface Dialect {
   sketchUnion(column: string): string;
 }
 
-/** daily = the daily_stats rollup (visits, clicks, previews, visitor sketches). */
+/** daily = one of the daily rollups (visits, clicks, previews, visitor sketches). */
 type Table = 'daily' | 'visits' | 'clicks' | 'orders';
 
-const none = (col: string) => `NULLIF(${col}, '')`;
-
-// Key expression per dimension and table; null means "this table has no such key".
-const KEY: Record<Dimension, Record<Table, string | null>> = {
-  channel: { daily: 'v.channel', visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel' },
-  source: { daily: none('v.source'), visits: 'v.source', clicks: 'v.source', orders: 'v.source' },
-  code: { daily: none('v.code'), visits: 'v.code', clicks: 'v.code', orders: 'v.link_code' },
-  affiliate: { daily: 'c.affiliate', visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate' },
-  event: { daily: none('v.event'), visits: 'v.event', clicks: 'v.event', orders: 'v.event' },
-  ticket_type: { daily: null, visits: null, clicks: null, orders: 'i.type' },
-  utm_source: { daily: none('v.utm_source'), visits: 'v.utm_source', clicks: null, orders: 'v.utm_source' },
-  utm_medium: { daily: none('v.utm_medium'), visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium' },
-  utm_campaign: { daily: none('v.utm_campaign'), visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign' },
-  day: { daily: 'day', visits: 'day', clicks: 'day', orders: 'day' },
+// Key expression per dimension and raw table; null means "this table has no such key".
+const KEY: Record<Dimension, Record<Exclude<Table, 'daily'>, string | null>> = {
+  channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel' },
+  source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source' },
+  code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code' },
+  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate' },
+  event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event' },
+  ticket_type: { visits: null, clicks: null, orders: 'i.type' },
+  utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source' },
+  utm_medium: { visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium' },
+  utm_campaign: { visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign' },
+  day: { visits: 'day', clicks: 'day', orders: 'day' },
 };
 
-const FROM: Record<Table, string> = { daily: 'daily_stats', visits: 'visits', clicks: 'clicks', orders: 'conversions' };
+const FROM: Record<Exclude<Table, 'daily'>, string> = { visits: 'visits', clicks: 'clicks', orders: 'conversions' };
 const DAY_MS = 86_400_000;
 
-/** Whole UTC days are read from the rollup; any other range from the raw tables (exact, slower). */
-export const usesRollup = (q: ReportQuery) => q.from % DAY_MS === 0 && q.to % DAY_MS === 0;
+/** The rollup a report reads: only for whole UTC days, and only one that has its keys. */
+export const rollupOf = (q: ReportQuery): Rollup | null =>
+  q.from % DAY_MS === 0 && q.to % DAY_MS === 0 ? rollupFor(q.dims, q.codes !== undefined) : null;
 
 export interface Sql {
   text: string;
@@ -87,9 +87,14 @@ export interface Sql {
 }
 
 function keyExpr(dim: Dimension, table: Table, dialect: Dialect): string {
+  if (table === 'daily') {
+    // Rollups store '' for "none".
+    if (dim === 'day') return dialect.dayNumber('v.day');
+    if (dim === 'ticket_type') return 'NULL';
+    return dim === 'affiliate' ? 'c.affiliate' : `NULLIF(v.${dim}, '')`;
+  }
   const k = KEY[dim][table];
-  if (k === 'day') return table === 'daily' ? dialect.dayNumber('v.day') : dialect.day('v.ts');
-  return k ?? 'NULL';
+  return k === 'day' ? dialect.day('v.ts') : (k ?? 'NULL');
 }
 
 function needsCodes(dims: Dimension[], table: Table): boolean {
@@ -113,7 +118,7 @@ function where(siteId: string, q: ReportQuery, table: Table): Sql {
   return { text, params };
 }
 
-function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dialect, measures: string): Sql {
+function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dialect, measures: string, from?: string): Sql {
   const keys = q.dims.map((d, i) => `${keyExpr(d, table, dialect)} AS k${i}`);
   const groups = q.dims.map((_, i) => `k${i}`);
   const w = where(siteId, q, table);
@@ -126,7 +131,7 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
   if (table === 'orders') groups.push('v.currency');
   return {
     text:
-      `SELECT ${[...keys, measures].join(', ')} FROM ${FROM[table]} v ${joins} ` +
+      `SELECT ${[...keys, measures].join(', ')} FROM ${from ?? FROM[table as Exclude<Table, 'daily'>]} v ${joins} ` +
       `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}`,
     params: w.params,
   };
@@ -165,9 +170,10 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect):
     // Totals count each order once, whatever the grouping.
     orderTotals: groupedQuery(siteId, { ...q, dims: [] }, 'orders', dialect, ORDER_MEASURES),
   };
-  if (usesRollup(q)) {
+  const rollup = rollupOf(q);
+  if (rollup) {
     const measures = `SUM(v.visits) AS visits, SUM(v.clicks) AS clicks, SUM(v.previews) AS previews, ${dialect.sketchUnion('v.visitors')} AS sketch`;
-    return { visits: groupedQuery(siteId, q, 'daily', dialect, measures), clicks: null, visitors: null, ...orders };
+    return { visits: groupedQuery(siteId, q, 'daily', dialect, measures, rollup.table), clicks: null, visitors: null, ...orders };
   }
   const visitorsWhere = where(siteId, q, 'visits');
   return {

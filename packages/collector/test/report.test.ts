@@ -102,7 +102,7 @@ describe('report query plans', () => {
     const q = reportQueries('acme', { dims: [dim], from: 0, to: 1, event: null }, sqliteDialect);
     expect(plan(q.visits)).toMatch(/visits_site_ts/);
     expect(plan(q.clicks)).toMatch(/clicks_site_ts/);
-    expect(plan(q.orders)).toMatch(/conversions_site_ts/);
+    expect(plan(q.orders)).toMatch(/COVERING INDEX conversions_report/);
   });
 
   it('attribution reads a visitor through the visitor indexes', () => {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-sqlite.js';
 import { sqliteDialect } from '../src/db/sqlite-store.js';
 import { reportQueries } from '../src/report.js';
+import { ROLLUPS } from '../src/rollups.js';
 import { DAY, EVENT_URL, MINUTE, pageview, postback, report, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
@@ -40,18 +41,32 @@ describe('the daily rollup', () => {
 
   it('is rebuilt from the raw tables by its migration', async () => {
     const before = strip(await report(t, 'by=channel'));
-    t.db.exec('DROP TABLE daily_stats');
+    for (const r of ROLLUPS) t.db.exec(`DROP TABLE ${r.table}`);
     t.db.pragma('user_version = 1');
     migrate(t.db);
     expect(strip(await report(t, 'by=channel'))).toEqual(before);
   });
 
-  it('reads whole days through its primary key', () => {
-    const q = reportQueries('acme', { dims: ['code'], from: 0, to: 30 * DAY, event: null }, sqliteDialect);
+  it.each([
+    ['code', 'daily_codes'],
+    ['affiliate', 'daily_codes'],
+    ['channel', 'daily_sources'],
+    ['source,channel', 'daily_sources'],
+    ['utm_campaign', 'daily_utm'],
+    ['day', 'daily_totals'],
+    ['event,day', 'daily_totals'],
+  ])('by=%s reads whole days of %s through its primary key', (by, table) => {
+    const q = reportQueries('acme', { dims: by.split(',') as any, from: 0, to: 30 * DAY, event: null }, sqliteDialect);
+    expect(q.visits.text).toContain(`FROM ${table} v`);
     const plan = (t.db.prepare(`EXPLAIN QUERY PLAN ${q.visits.text}`).all(...q.visits.params) as Array<{ detail: string }>)
       .map((r) => r.detail)
       .join('\n');
     expect(plan).toMatch(/SEARCH v USING PRIMARY KEY \(site_id=\? AND day>\? AND day<\?\)/);
+  });
+
+  it('a mix of keys no rollup holds reads the raw tables', () => {
+    const q = reportQueries('acme', { dims: ['code', 'channel'], from: 0, to: 30 * DAY, event: null }, sqliteDialect);
+    expect(q.visits.text).toContain('FROM visits v');
   });
 
   it('a visit late in a day and one early the next fall on their own UTC days', async () => {

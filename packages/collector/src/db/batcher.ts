@@ -17,7 +17,8 @@ export interface Batcher {
   readonly pending: number;
 }
 
-export function createBatcher(db: Sqlite, maxBatch = 1000): Batcher {
+/** beforeCommit runs inside each batch's transaction after its jobs (e.g. to flush rollups). */
+export function createBatcher(db: Sqlite, beforeCommit: () => void = () => {}, maxBatch = 1000): Batcher {
   let queue: Job[] = [];
   let scheduled = false;
   let idle: Array<() => void> = [];
@@ -37,6 +38,7 @@ export function createBatcher(db: Sqlite, maxBatch = 1000): Batcher {
             outcomes.push({ ok: false, value: error });
           }
         }
+        beforeCommit();
       })();
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of this batch is durable.

@@ -25,6 +25,12 @@ function registerSketchFunctions(db: Sqlite): void {
   db.function('lt_sketch_add', { deterministic: true }, (blob: unknown, vid: unknown) =>
     sketchAdd(blob instanceof Uint8Array ? blob : null, hashVisitor(String(vid))),
   );
+  db.function('lt_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
+    const u = new SketchUnion();
+    if (a instanceof Uint8Array) u.addBlob(a);
+    if (b instanceof Uint8Array) u.addBlob(b);
+    return u.toBlob();
+  });
   db.aggregate('lt_sketch', {
     start: () => new SketchUnion(),
     step: (u: SketchUnion, vid: unknown) => void u.addHash(hashVisitor(String(vid))),

@@ -13,6 +13,8 @@ import type {
   Store,
   StoredConversion,
 } from '../store.js';
+import { hashVisitor, sketchAdd } from '../sketch.js';
+import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 
@@ -71,7 +73,25 @@ const CONFLICT: Conflict = { conflict: true };
 
 export function createSqliteStore(file: string): Store & { db: Sqlite } {
   const db = openSqlite(file);
-  const batcher = createBatcher(db);
+  // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
+  const rollup = new RollupBatch();
+  const flushRollups = () => {
+    try {
+      for (const d of rollup.deltas.values()) {
+        const r = ROLLUPS.find((x) => x.table === d.table)!;
+        run(
+          `INSERT INTO ${r.table} (site_id, day, ${r.columns.join(', ')}, visits, clicks, previews, visitors)
+           VALUES (?, ?, ${r.columns.map(() => '?').join(', ')}, ?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET visits = visits + excluded.visits, clicks = clicks + excluded.clicks,
+             previews = previews + excluded.previews, visitors = lt_sketch_merge(visitors, excluded.visitors)`,
+          d.keys[0], d.day, ...d.keys.slice(1), d.visits, d.clicks, d.previews, d.hashes.length ? sketchAdd(null, ...d.hashes) : null,
+        );
+      }
+    } finally {
+      rollup.clear();
+    }
+  };
+  const batcher = createBatcher(db, flushRollups);
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
@@ -133,7 +153,9 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
     };
   }
 
-  function writeHit(h: HitRecord): void {
+  type Counted = { siteId: string; ts: number; facts: RollupFacts; change: { visits?: number; clicks?: number; previews?: number; hash?: number } };
+
+  function writeHit(h: HitRecord, counted: Counted[]): void {
     let click = 0;
     if (h.code && h.cid && h.nav === null && !h.bot) {
       const known = get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid);
@@ -148,7 +170,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'click')`,
           h.siteId, h.cid, h.ts, h.vid, h.code, event, h.channel, h.source,
         );
-        countClick(h.siteId, h.ts, h.channel, h.source, h.code, event, 'click');
+        counted.push({ siteId: h.siteId, ts: h.ts, facts: clickFacts(h.channel, h.source, h.code, event), change: { clicks: 1 } });
         click = 1;
       }
     }
@@ -166,25 +188,23 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code,
         h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0,
       );
-      run(
-        `INSERT INTO daily_stats (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign, visits, visitors)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, lt_sketch_add(NULL, ?))
-         ON CONFLICT DO UPDATE SET visits = visits + 1, visitors = lt_sketch_add(visitors, ?)`,
-        h.siteId, Math.floor(h.ts / DAY_MS), h.channel, h.source ?? '', h.code ?? '', h.event ?? '',
-        h.utm.source ?? '', h.utm.medium ?? '', h.utm.campaign ?? '', h.vid, h.vid,
-      );
+      counted.push({
+        siteId: h.siteId,
+        ts: h.ts,
+        facts: { channel: h.channel, source: h.source, code: h.code, event: h.event, utm_source: h.utm.source, utm_medium: h.utm.medium, utm_campaign: h.utm.campaign },
+        change: { visits: 1, hash: hashVisitor(h.vid) },
+      });
     }
   }
 
-  /** Keeps the daily rollup's click and preview counts in step with the clicks table. */
-  function countClick(siteId: string, ts: number, channel: string, source: string | null, code: string, event: string | null, kind: 'click' | 'preview') {
-    run(
-      `INSERT INTO daily_stats (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign, clicks, previews)
-       VALUES (?, ?, ?, ?, ?, ?, '', '', '', ?, ?)
-       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, previews = previews + excluded.previews`,
-      siteId, Math.floor(ts / DAY_MS), channel, source ?? '', code, event ?? '', kind === 'click' ? 1 : 0, kind === 'preview' ? 1 : 0,
-    );
-  }
+  const clickFacts = (channel: string, source: string | null, code: string, event: string | null): RollupFacts => ({
+    channel, source, code, event, utm_source: null, utm_medium: null, utm_campaign: null,
+  });
+
+  /** Called at the end of a job, once all its statements succeeded (a failed job adds nothing). */
+  const count = (counted: Counted[]) => {
+    for (const c of counted) rollup.add(c.siteId, Math.floor(c.ts / DAY_MS), c.facts, c.change);
+  };
 
   function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
     const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
@@ -323,7 +343,11 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
 
     async recordHits(hits) {
       if (hits.length === 0) return;
-      await batcher.enqueue(() => hits.forEach(writeHit));
+      await batcher.enqueue(() => {
+        const counted: Counted[] = [];
+        for (const h of hits) writeHit(h, counted);
+        count(counted);
+      });
     },
 
     async recordClick(k) {
@@ -333,7 +357,9 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
            VALUES (?, ?, ?, ?, ?, ?, 'affiliate', NULL, ?) ON CONFLICT DO NOTHING`,
           k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind,
         );
-        if (r.changes === 1) countClick(k.siteId, k.ts, 'affiliate', null, k.code, k.event, k.kind);
+        if (r.changes === 1) {
+          count([{ siteId: k.siteId, ts: k.ts, facts: clickFacts('affiliate', null, k.code, k.event), change: k.kind === 'click' ? { clicks: 1 } : { previews: 1 } }]);
+        }
       });
     },
 

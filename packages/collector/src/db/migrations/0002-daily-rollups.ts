@@ -1,32 +1,36 @@
-// Report counts kept per UTC day at write time, so a report reads days x keys, not every
-// visit. Empty strings stand for "none" (a NULL would defeat the primary key's upsert).
+// Report counts kept per UTC day at write time (see rollups.ts), so a report reads days x
+// keys, not every visit. Empty strings stand for "none" (a NULL would defeat the upsert).
 // visitors is a distinct-visitor sketch (sketch.ts); lt_sketch() is registered by open-sqlite.
-export const up = `
-CREATE TABLE daily_stats (
-  site_id      TEXT NOT NULL,
-  day          INTEGER NOT NULL,
-  channel      TEXT NOT NULL,
-  source       TEXT NOT NULL,
-  code         TEXT NOT NULL,
-  event        TEXT NOT NULL,
-  utm_source   TEXT NOT NULL,
-  utm_medium   TEXT NOT NULL,
-  utm_campaign TEXT NOT NULL,
-  visits       INTEGER NOT NULL DEFAULT 0,
-  clicks       INTEGER NOT NULL DEFAULT 0,
-  previews     INTEGER NOT NULL DEFAULT 0,
-  visitors     BLOB,
-  PRIMARY KEY (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign)
+import { ROLLUPS } from '../../rollups.js';
+
+const table = (name: string, columns: readonly string[]) => `
+CREATE TABLE ${name} (
+  site_id  TEXT NOT NULL,
+  day      INTEGER NOT NULL,
+${columns.map((c) => `  ${c} TEXT NOT NULL,`).join('\n')}
+  visits   INTEGER NOT NULL DEFAULT 0,
+  clicks   INTEGER NOT NULL DEFAULT 0,
+  previews INTEGER NOT NULL DEFAULT 0,
+  visitors BLOB,
+  PRIMARY KEY (site_id, day, ${columns.join(', ')})
 ) STRICT, WITHOUT ROWID;
 
-INSERT INTO daily_stats (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign, visits, visitors)
-SELECT site_id, ts / 86400000, channel, COALESCE(source, ''), COALESCE(code, ''), COALESCE(event, ''),
-       COALESCE(utm_source, ''), COALESCE(utm_medium, ''), COALESCE(utm_campaign, ''), COUNT(*), lt_sketch(vid)
-FROM visits GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+INSERT INTO ${name} (site_id, day, ${columns.join(', ')}, visits, visitors)
+SELECT site_id, ts / 86400000, ${columns.map((c) => `COALESCE(${c}, '')`).join(', ')}, COUNT(*), lt_sketch(vid)
+FROM visits GROUP BY ${columns.map((_, i) => i + 1).concat([columns.length + 1, columns.length + 2]).join(', ')};
 
-INSERT INTO daily_stats (site_id, day, channel, source, code, event, utm_source, utm_medium, utm_campaign, clicks, previews)
-SELECT site_id, ts / 86400000, channel, COALESCE(source, ''), code, COALESCE(event, ''), '', '', '',
+INSERT INTO ${name} (site_id, day, ${columns.join(', ')}, clicks, previews)
+SELECT site_id, ts / 86400000, ${columns.map((c) => (c.startsWith('utm_') ? "''" : `COALESCE(${c}, '')`)).join(', ')},
        SUM(kind = 'click'), SUM(kind = 'preview')
-FROM clicks WHERE true GROUP BY 1, 2, 3, 4, 5, 6
+FROM clicks WHERE true GROUP BY ${columns.map((_, i) => i + 1).concat([columns.length + 1, columns.length + 2]).join(', ')}
 ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, previews = previews + excluded.previews;
 `;
+
+// Reports scan a range of conversions: a covering index keeps them off the wide rows
+// (which carry the attribution's candidates).
+const coveringIndex = `
+CREATE INDEX IF NOT EXISTS conversions_report ON conversions (site_id, ts, type, status, currency, event, link_code,
+  link_affiliate, channel, source, utm_source, utm_medium, utm_campaign, tickets, value_minor, new_customer, scanned);
+`;
+
+export const up = ROLLUPS.map((r) => table(r.table, r.columns)).join('\n') + coveringIndex;
