@@ -383,6 +383,8 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         clicks: rows(q.clicks),
         orders: rows(q.orders),
         orderTotals: rows(q.orderTotals),
+        goals: rows(q.goals),
+        goalTotals: rows(q.goalTotals),
         visitors: Number(rows(q.visitors)[0]?.visitors ?? 0),
       });
     },
