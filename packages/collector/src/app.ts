@@ -8,6 +8,7 @@ import { createIngest } from './ingest.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
 import { meRoutes } from './routes/api/me.js';
+import { orderRoutes } from './routes/api/orders.js';
 import { promoterRoutes } from './routes/api/promoters.js';
 import { reportRoutes } from './routes/api/report.js';
 import { siteRoutes } from './routes/api/sites.js';
@@ -86,6 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   siteRoutes(app, ctx);
   hitRoutes(app, ctx);
   conversionRoutes(app, ctx);
+  orderRoutes(app, ctx);
   reportRoutes(app, ctx);
   promoterRoutes(app, ctx);
   meRoutes(app, ctx);

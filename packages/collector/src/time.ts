@@ -37,4 +37,15 @@ export function parseDay(value: string, end: boolean): number | null {
   return Number.isFinite(ms) && ms <= LATEST ? ms : null;
 }
 
+/** from/to of a report or list; by default the last 30 days. A message naming the bad bound otherwise. */
+export function parseRange(q: { from?: string; to?: string }, now: number): { from: number; to: number } | string {
+  const bad = (name: string) => `${name} must be a date (YYYY-MM-DD), an ISO 8601 time or epoch milliseconds`;
+  const to = q.to === undefined ? now + 1 : parseDay(q.to, true);
+  if (to === null) return bad('to');
+  const from = q.from === undefined ? to - 30 * DAY : parseDay(q.from, false);
+  if (from === null) return bad('from');
+  if (from >= to) return 'from must be before to';
+  return { from, to };
+}
+
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Channel } from '@linktrail/tracker';
 import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
+import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
 import type {
   Affiliate,
@@ -373,6 +374,11 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         run('UPDATE conversions SET scanned = MIN(?, tickets) WHERE site_id = ? AND order_id = ?', scanned, siteId, order),
       );
       return r.changes > 0;
+    },
+
+    async listOrders(siteId, query) {
+      const q = orderListQuery(siteId, query);
+      return all(q.text, ...q.params).map(toOrderSummary);
     },
 
     async report(siteId, query) {

@@ -4,7 +4,7 @@ import type { Ctx } from '../../context.js';
 import { badRequest } from '../../errors.js';
 import { DIMENSIONS, type Dimension, type ReportQuery } from '../../report.js';
 import { slug } from '../../schemas/common.js';
-import { DAY, iso, parseDay } from '../../time.js';
+import { iso, parseRange } from '../../time.js';
 import { withTeams } from '../../teams.js';
 import { siteScope } from './scope.js';
 
@@ -38,17 +38,9 @@ export function parseReportQuery(q: ReportParams, now: number): ReportQuery {
     }
   }
   if (dims.length === 2 && dims[0] === dims[1]) throw badRequest('by names the same dimension twice');
-  const bound = (name: 'from' | 'to', end: boolean): number | null => {
-    const raw = q[name];
-    if (raw === undefined) return null;
-    const ms = parseDay(raw, end);
-    if (ms === null) throw badRequest(`${name} must be a date (YYYY-MM-DD), an ISO 8601 time or epoch milliseconds`);
-    return ms;
-  };
-  const to = bound('to', true) ?? now + 1;
-  const from = bound('from', false) ?? to - 30 * DAY;
-  if (from >= to) throw badRequest('from must be before to');
-  return { dims: dims as Dimension[], from, to, event: q.event ?? null };
+  const range = parseRange(q, now);
+  if (typeof range === 'string') throw badRequest(range);
+  return { dims: dims as Dimension[], ...range, event: q.event ?? null };
 }
 
 /** Runs a report and shapes the answer; by=affiliate rows carry their team's roll-up. */
