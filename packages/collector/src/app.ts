@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { createSiteCache, type Ctx } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { createMailer } from './mail.js';
+import { registerDocs } from './openapi.js';
 import { createIngest } from './ingest.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
@@ -78,6 +79,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // sendBeacon posts text/plain to avoid a CORS preflight: parse it as JSON, with the
   // same prototype-poisoning protection as Fastify's JSON parser.
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  // Before the routes: the OpenAPI document is built from the routes registered after it.
+  await registerDocs(app, ctx.publicUrl);
 
   collectRoutes(app, ctx);
   pixelRoutes(app, ctx);
