@@ -2,7 +2,9 @@
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EVENT_URL, MINUTE, json, pageview, postback, report, setup, type TestApp } from './helper.js';
+import { fileURLToPath } from 'node:url';
+import { seedDemo } from '../src/demo-seed.js';
+import { EVENT_URL, MINUTE, json, makeApp, pageview, postback, report, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -172,6 +174,18 @@ describe('export requests', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     const lines = parse(res.body) as string[][];
     expect(lines.slice(1, -1).map((l) => l[0])).toEqual(['mia']);
+  });
+
+  it("the demo site's open report downloads as CSV", async () => {
+    const demo = await makeApp({ demoDir: fileURLToPath(new URL('../../../examples/', import.meta.url)) });
+    try {
+      await seedDemo(demo.app.ctx);
+      const res = await demo.app.inject({ method: 'GET', url: '/demo/report?by=code&format=csv' });
+      expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect((parse(res.body) as string[][])[0]!.slice(0, 2)).toEqual(['code', 'visits']);
+    } finally {
+      await demo.close();
+    }
   });
 
   it('an unknown format is a 400 naming format', async () => {
