@@ -103,6 +103,7 @@ describe('report query plans', () => {
     expect(plan(q.visits)).toMatch(/visits_site_ts/);
     expect(plan(q.clicks)).toMatch(/clicks_site_ts/);
     expect(plan(q.orders)).toMatch(/conversions_site_ts/);
+    expect(plan(q.goals)).toMatch(/conversions_site_ts/);
   });
 
   it('attribution reads a visitor through the visitor indexes', () => {
