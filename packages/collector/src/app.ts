@@ -4,10 +4,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { createSiteCache, type Ctx } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { createMailer } from './mail.js';
+import { registerDocs } from './openapi.js';
 import { createIngest } from './ingest.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
 import { meRoutes } from './routes/api/me.js';
+import { orderRoutes } from './routes/api/orders.js';
 import { promoterRoutes } from './routes/api/promoters.js';
 import { reportRoutes } from './routes/api/report.js';
 import { siteRoutes } from './routes/api/sites.js';
@@ -78,6 +80,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // same prototype-poisoning protection as Fastify's JSON parser.
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
+  // Before the routes: the OpenAPI document is built from the routes registered after it.
+  await registerDocs(app, ctx.publicUrl);
+
   collectRoutes(app, ctx);
   pixelRoutes(app, ctx);
   redirectRoutes(app, ctx);
@@ -86,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   siteRoutes(app, ctx);
   hitRoutes(app, ctx);
   conversionRoutes(app, ctx);
+  orderRoutes(app, ctx);
   reportRoutes(app, ctx);
   promoterRoutes(app, ctx);
   meRoutes(app, ctx);

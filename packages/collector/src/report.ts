@@ -1,7 +1,8 @@
 // Source and promoter breakdowns, merged by key from grouped queries: visits, visitors and
-// clicks from the daily rollup (whole UTC days) or the raw visits/clicks tables (any other
-// range), orders from conversions. Orders in code/affiliate rows come from link attribution,
-// in channel/source/utm rows from channel attribution (both stored at write time).
+// clicks from a daily rollup (whole UTC days) or the raw visits/clicks tables (any other
+// range); purchases and other conversions from conversions. Orders and conversions in
+// code/affiliate rows come from link attribution, in channel/source/utm rows from channel
+// attribution (both stored at write time).
 import { rollupFor, type Rollup } from './rollups.js';
 import { SketchUnion } from './sketch.js';
 
@@ -45,6 +46,10 @@ export interface ReportRow {
   new_customers: number;
   scanned: number;
   unscanned: number;
+  /** scanned / tickets; null without tickets. */
+  attendance_rate: number | null;
+  /** Non-purchase conversions (signup, download, …) by type; purchases are the orders. */
+  conversions: Record<string, number>;
 }
 
 /** How a dialect spells the few things SQLite and PostgreSQL disagree on. */
@@ -57,24 +62,27 @@ export interface Dialect {
   sketchUnion(column: string): string;
 }
 
-/** daily = one of the daily rollups (visits, clicks, previews, visitor sketches). */
-type Table = 'daily' | 'visits' | 'clicks' | 'orders';
+/** orders: purchases; goals: every other conversion type (signup, download, form, …);
+ *  daily: one of the daily rollups (visits, clicks, previews, visitor sketches). */
+type Table = 'visits' | 'clicks' | 'orders' | 'goals' | 'daily';
+type RawTable = Exclude<Table, 'daily'>;
 
-// Key expression per dimension and raw table; null means "this table has no such key".
-const KEY: Record<Dimension, Record<Exclude<Table, 'daily'>, string | null>> = {
-  channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel' },
-  source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source' },
-  code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code' },
-  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate' },
-  event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event' },
-  ticket_type: { visits: null, clicks: null, orders: 'i.type' },
-  utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source' },
-  utm_medium: { visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium' },
-  utm_campaign: { visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign' },
-  day: { visits: 'day', clicks: 'day', orders: 'day' },
+// Key expression per dimension and table; null means "this table has no such key".
+const KEY: Record<Dimension, Record<RawTable, string | null>> = {
+  channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel', goals: 'v.channel' },
+  source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source', goals: 'v.source' },
+  code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code', goals: 'v.link_code' },
+  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate', goals: 'v.link_affiliate' },
+  event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event', goals: 'v.event' },
+  ticket_type: { visits: null, clicks: null, orders: 'i.type', goals: null },
+  utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source', goals: 'v.utm_source' },
+  utm_medium: { visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium', goals: 'v.utm_medium' },
+  utm_campaign: { visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign', goals: 'v.utm_campaign' },
+  day: { visits: 'day', clicks: 'day', orders: 'day', goals: 'day' },
 };
 
-const FROM: Record<Exclude<Table, 'daily'>, string> = { visits: 'visits', clicks: 'clicks', orders: 'conversions' };
+const FROM: Record<RawTable, string> = { visits: 'visits', clicks: 'clicks', orders: 'conversions', goals: 'conversions' };
+const ATTRIBUTED = (table: Table) => table === 'orders' || table === 'goals';
 const DAY_MS = 86_400_000;
 
 /** The rollup a report reads: only for whole UTC days, and only one that has its keys. */
@@ -98,7 +106,7 @@ function keyExpr(dim: Dimension, table: Table, dialect: Dialect): string {
 }
 
 function needsCodes(dims: Dimension[], table: Table): boolean {
-  return table !== 'orders' && dims.includes('affiliate');
+  return !ATTRIBUTED(table) && dims.includes('affiliate');
 }
 
 function where(siteId: string, q: ReportQuery, table: Table): Sql {
@@ -110,11 +118,12 @@ function where(siteId: string, q: ReportQuery, table: Table): Sql {
     params.push(q.event);
   }
   if (q.codes) {
-    const col = table === 'orders' ? 'v.link_code' : 'v.code';
+    const col = ATTRIBUTED(table) ? 'v.link_code' : 'v.code';
     text += ` AND ${col} IN (${q.codes.map(() => '?').join(', ') || 'NULL'})`;
     params.push(...q.codes);
   }
   if (table === 'orders') text += " AND v.type = 'purchase' AND v.status = 'completed'";
+  if (table === 'goals') text += " AND v.type <> 'purchase' AND v.status = 'completed'";
   return { text, params };
 }
 
@@ -124,14 +133,16 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
   const w = where(siteId, q, table);
   const joins = [
     needsCodes(q.dims, table) ? 'LEFT JOIN codes c ON c.site_id = v.site_id AND c.code = v.code' : '',
+    // LEFT: an order sent without items still counts, in the row whose ticket type is null.
     table === 'orders' && q.dims.includes('ticket_type')
-      ? 'JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
+      ? 'LEFT JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
       : '',
   ].join(' ');
   if (table === 'orders') groups.push('v.currency');
+  if (table === 'goals') groups.push('v.type');
   return {
     text:
-      `SELECT ${[...keys, measures].join(', ')} FROM ${from ?? FROM[table as Exclude<Table, 'daily'>]} v ${joins} ` +
+      `SELECT ${[...keys, measures].join(', ')} FROM ${from ?? FROM[table as RawTable]} v ${joins} ` +
       `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}`,
     params: w.params,
   };
@@ -141,43 +152,46 @@ const ORDER_MEASURES =
   'v.currency AS currency, COUNT(*) AS orders, SUM(v.tickets) AS tickets, SUM(v.value_minor) AS revenue, ' +
   'SUM(v.new_customer) AS new_customers, SUM(v.scanned) AS scanned';
 
+// By ticket type, an order counts in each type it holds, with that type's tickets and item
+// revenue; its scans are shared out pro rata (the door scans orders, not ticket types).
+const TYPE_MEASURES =
+  'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(COALESCE(i.qty, v.tickets)) AS tickets, ' +
+  'SUM(COALESCE(i.qty * i.price_minor, v.value_minor)) AS revenue, ' +
+  'COUNT(DISTINCT CASE WHEN v.new_customer = 1 THEN v.order_id END) AS new_customers, ' +
+  'SUM(CASE WHEN i.qty IS NULL THEN v.scanned WHEN v.tickets > 0 THEN i.qty * v.scanned / v.tickets ELSE 0 END) AS scanned';
+
+const GOAL_MEASURES = 'v.type AS goal, COUNT(*) AS goals';
+
 export interface ReportSql {
-  /** Visits with visitors: a count (raw) or sketches (rollup); clicks and previews too from the rollup. */
+  /** Visits with visitors: a count (raw) or sketches (rollup, which also gives clicks and previews). */
   visits: Sql;
   /** Raw path only. */
   clicks: Sql | null;
   orders: Sql;
   orderTotals: Sql;
+  goals: Sql;
+  goalTotals: Sql;
   /** Raw path only: distinct visitors over the range. */
   visitors: Sql | null;
 }
 
 export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect): ReportSql {
   const byType = q.dims.includes('ticket_type');
-  const orders = {
-    // By ticket type an order counts in each type it holds, with that type's tickets and revenue.
-    orders: groupedQuery(
-      siteId,
-      q,
-      'orders',
-      dialect,
-      byType
-        ? 'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(i.qty) AS tickets, ' +
-            'SUM(i.qty * i.price_minor) AS revenue, SUM(v.new_customer) AS new_customers, ' +
-            'SUM(CASE WHEN v.tickets > 0 THEN i.qty * v.scanned / v.tickets ELSE 0 END) AS scanned'
-        : ORDER_MEASURES,
-    ),
+  const conversions = {
+    orders: groupedQuery(siteId, q, 'orders', dialect, byType ? TYPE_MEASURES : ORDER_MEASURES),
     // Totals count each order once, whatever the grouping.
     orderTotals: groupedQuery(siteId, { ...q, dims: [] }, 'orders', dialect, ORDER_MEASURES),
+    goals: groupedQuery(siteId, q, 'goals', dialect, GOAL_MEASURES),
+    goalTotals: groupedQuery(siteId, { ...q, dims: [] }, 'goals', dialect, GOAL_MEASURES),
   };
   const rollup = rollupOf(q);
   if (rollup) {
     const measures = `SUM(v.visits) AS visits, SUM(v.clicks) AS clicks, SUM(v.previews) AS previews, ${dialect.sketchUnion('v.visitors')} AS sketch`;
-    return { visits: groupedQuery(siteId, q, 'daily', dialect, measures, rollup.table), clicks: null, visitors: null, ...orders };
+    return { visits: groupedQuery(siteId, q, 'daily', dialect, measures, rollup.table), clicks: null, visitors: null, ...conversions };
   }
   const visitorsWhere = where(siteId, q, 'visits');
   return {
-    ...orders,
+    ...conversions,
     visits: groupedQuery(siteId, q, 'visits', dialect, 'COUNT(*) AS visits, COUNT(DISTINCT v.vid) AS visitors'),
     clicks: groupedQuery(
       siteId,
@@ -221,20 +235,27 @@ export function emptyRow(): ReportRow {
     new_customers: 0,
     scanned: 0,
     unscanned: 0,
+    attendance_rate: null,
+    conversions: {},
   };
 }
 
+/** A share rounded to 4 decimals, or null when there is nothing to divide by. */
+export const ratio = (part: number, whole: number): number | null =>
+  whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null;
+
 function rate(row: ReportRow): ReportRow {
   row.unscanned = row.tickets - row.scanned;
-  row.conversion_rate = row.visitors > 0 ? Math.round((row.orders / row.visitors) * 10_000) / 10_000 : null;
+  row.conversion_rate = ratio(row.orders, row.visitors);
+  row.attendance_rate = ratio(row.scanned, row.tickets);
   return row;
 }
 
-/** Merges the three grouped results into rows keyed by the dimension values, plus totals. */
+/** Merges the grouped results into rows keyed by the dimension values, plus totals. */
 export function mergeReport(
   dims: Dimension[],
   /** visitors: the raw path's distinct count, or null when visits carry sketches. */
-  results: { visits: ResultRow[]; clicks: ResultRow[]; orders: ResultRow[]; orderTotals: ResultRow[]; visitors: number | null },
+  results: Record<'visits' | 'clicks' | 'orders' | 'orderTotals' | 'goals' | 'goalTotals', ResultRow[]> & { visitors: number | null },
 ): { rows: ReportRow[]; totals: ReportRow } {
   const rows = new Map<string, ReportRow>();
   const totals = emptyRow();
@@ -280,6 +301,12 @@ export function mergeReport(
   };
   for (const r of results.orders) addOrders(rowFor(r), r);
   for (const r of results.orderTotals) addOrders(totals, r);
+  const addGoals = (target: ReportRow, r: ResultRow) => {
+    const goal = String(r.goal);
+    target.conversions[goal] = (target.conversions[goal] ?? 0) + n(r.goals);
+  };
+  for (const r of results.goals) addGoals(rowFor(r), r);
+  for (const r of results.goalTotals) addGoals(totals, r);
   totals.visitors = results.visitors ?? everyone.count();
   const sorted = [...rows.values()].map(rate).sort(
     (a, b) =>

@@ -88,7 +88,8 @@ export interface ItemRecord {
   priceMinor: number;
 }
 
-export type OrderStatus = 'completed' | 'refunded' | 'transferred' | 'resold' | 'cancelled';
+export const ORDER_STATUSES = ['completed', 'refunded', 'transferred', 'resold', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface ConversionRecord {
   siteId: string;
@@ -111,6 +112,38 @@ export interface StoredConversion extends ConversionRecord {
   scanned: number;
   newCustomer: boolean;
   attribution: Attribution;
+}
+
+/** A conversion as the order list shows it: never the customer key. */
+export interface OrderSummary {
+  order: string;
+  ts: number;
+  event: string | null;
+  type: string;
+  status: OrderStatus;
+  currency: string;
+  valueMinor: number;
+  tickets: number;
+  scanned: number;
+  /** Link attribution. */
+  code: string | null;
+  affiliate: string | null;
+  /** Channel attribution. */
+  channel: string;
+  source: string | null;
+}
+
+export interface OrderListQuery {
+  from: number;
+  /** Exclusive. */
+  to: number;
+  code: string | null;
+  affiliate: string | null;
+  status: OrderStatus | null;
+  type: string | null;
+  /** Keyset pagination: only orders older than this one (newest first, ties by order id). */
+  before: { ts: number; order: string } | null;
+  limit: number;
 }
 
 export type Conflict = { conflict: true };
@@ -158,6 +191,8 @@ export interface Store {
   getConversion(siteId: string, order: string): Promise<StoredConversion | null>;
   setOrderStatus(siteId: string, order: string, status: OrderStatus): Promise<boolean>;
   setScanned(siteId: string, order: string, scanned: number): Promise<boolean>;
+  /** Every status included, newest first; at most `limit` rows. */
+  listOrders(siteId: string, query: OrderListQuery): Promise<OrderSummary[]>;
 
   report(siteId: string, query: ReportQuery): Promise<{ rows: ReportRow[]; totals: ReportRow }>;
 

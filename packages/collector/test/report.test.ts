@@ -98,11 +98,12 @@ describe('report query plans', () => {
   const plan = (sql: { text: string; params: unknown[] }) =>
     (t.db.prepare(`EXPLAIN QUERY PLAN ${sql.text}`).all(...sql.params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
 
-  it.each(['channel', 'code', 'affiliate', 'day'] as const)('by=%s reads the range through the site/time indexes', (dim) => {
+  it.each(['channel', 'code', 'affiliate', 'day'] as const)('by=%s over part of a day reads the raw range through the site/time indexes', (dim) => {
     const q = reportQueries('acme', { dims: [dim], from: 0, to: 1, event: null }, sqliteDialect);
     expect(plan(q.visits)).toMatch(/visits_site_ts/);
-    expect(plan(q.clicks)).toMatch(/clicks_site_ts/);
+    expect(plan(q.clicks!)).toMatch(/clicks_site_ts/);
     expect(plan(q.orders)).toMatch(/COVERING INDEX conversions_report/);
+    expect(plan(q.goals)).toMatch(/COVERING INDEX conversions_report/);
   });
 
   it('attribution reads a visitor through the visitor indexes', () => {

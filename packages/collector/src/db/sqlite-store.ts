@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Channel } from '@linktrail/tracker';
 import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
+import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
 import type {
   Affiliate,
@@ -426,6 +427,11 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       return r.changes > 0;
     },
 
+    async listOrders(siteId, query) {
+      const q = orderListQuery(siteId, query);
+      return all(q.text, ...q.params).map(toOrderSummary);
+    },
+
     async report(siteId, query) {
       const q = reportQueries(siteId, query, sqliteDialect);
       const rows = (s: { text: string; params: unknown[] }) => all(s.text, ...s.params) as ResultRow[];
@@ -434,6 +440,8 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         clicks: q.clicks ? rows(q.clicks) : [],
         orders: rows(q.orders),
         orderTotals: rows(q.orderTotals),
+        goals: rows(q.goals),
+        goalTotals: rows(q.goalTotals),
         visitors: q.visitors ? Number(rows(q.visitors)[0]?.visitors ?? 0) : null,
       });
     },

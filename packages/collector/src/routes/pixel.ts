@@ -2,7 +2,7 @@
 // reason in X-Linktrail-Error. The visitor is the lt_vid cookie, else vid/cid params.
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
-import { normalizeConversion, recordConversion } from '../conversions.js';
+import { normalizeConversion, PIXEL_ITEMS, recordConversion } from '../conversions.js';
 import { HttpError } from '../errors.js';
 import { sendGif } from '../gif.js';
 import { parseItems } from '../items.js';
@@ -46,7 +46,7 @@ export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (!site) throw new HttpError(404, 'unknown_site', `site ${q.site} is not registered`);
       const vid = readVid(request) ?? q.vid;
       const { item, site: _site, ...rest } = q;
-      const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now());
+      const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now(), PIXEL_ITEMS);
       await recordConversion(ctx.store, site, record);
       if (vid) writeVid(request, reply, vid);
     } catch (error) {

@@ -5,11 +5,10 @@ import { conversionView, normalizeConversion, recordConversion } from '../../con
 import { notFound } from '../../errors.js';
 import { text } from '../../schemas/common.js';
 import { conversionBody, type ConversionInput } from '../../schemas/conversion.js';
-import type { OrderStatus } from '../../store.js';
+import { ORDER_STATUSES, type OrderStatus } from '../../store.js';
 import { siteScope } from './scope.js';
 
 const orderParams = { type: 'object', properties: { order: text(128) } } as const;
-const STATUSES: OrderStatus[] = ['completed', 'refunded', 'transferred', 'resold', 'cancelled'];
 
 export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
   siteScope(app, ctx, (scope) => {
@@ -33,7 +32,7 @@ export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
       {
         schema: {
           params: orderParams,
-          body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: STATUSES } } },
+          body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ORDER_STATUSES } } },
         },
       },
       async (request) => {
