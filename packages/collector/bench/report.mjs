@@ -54,7 +54,7 @@ db.transaction(() => {
 })();
 console.log(`raw rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 t0 = Date.now();
-for (const r of ROLLUPS) db.exec(`DROP TABLE ${r.table}`);
+for (const r of ROLLUPS) db.exec(`DROP TABLE ${r.table}; DROP TABLE ${r.orders}`);
 db.pragma('user_version = 1');
 migrate(db); // rebuilds the daily rollup from the raw tables
 db.exec('ANALYZE');

@@ -63,9 +63,11 @@ export interface Dialect {
 }
 
 /** orders: purchases; goals: every other conversion type (signup, download, form, …);
- *  daily: one of the daily rollups (visits, clicks, previews, visitor sketches). */
-type Table = 'visits' | 'clicks' | 'orders' | 'goals' | 'daily';
-type RawTable = Exclude<Table, 'daily'>;
+ *  daily: a traffic rollup (visits, clicks, previews, visitor sketches);
+ *  dailyOrders / dailyGoals: an order rollup's purchases / other conversions. */
+type Table = 'visits' | 'clicks' | 'orders' | 'goals' | 'daily' | 'dailyOrders' | 'dailyGoals';
+type RawTable = 'visits' | 'clicks' | 'orders' | 'goals';
+const ROLLUP_TABLES: readonly Table[] = ['daily', 'dailyOrders', 'dailyGoals'];
 
 // Key expression per dimension and table; null means "this table has no such key".
 const KEY: Record<Dimension, Record<RawTable, string | null>> = {
@@ -89,19 +91,22 @@ const DAY_MS = 86_400_000;
 export const rollupOf = (q: ReportQuery): Rollup | null =>
   q.from % DAY_MS === 0 && q.to % DAY_MS === 0 ? rollupFor(q.dims, q.codes !== undefined) : null;
 
+/** Orders by ticket type need the items: those always read the raw tables. */
+const orderRollupOf = (q: ReportQuery): Rollup | null => (q.dims.includes('ticket_type') ? null : rollupOf(q));
+
 export interface Sql {
   text: string;
   params: unknown[];
 }
 
 function keyExpr(dim: Dimension, table: Table, dialect: Dialect): string {
-  if (table === 'daily') {
+  if (ROLLUP_TABLES.includes(table)) {
     // Rollups store '' for "none".
     if (dim === 'day') return dialect.dayNumber('v.day');
     if (dim === 'ticket_type') return 'NULL';
     return dim === 'affiliate' ? 'c.affiliate' : `NULLIF(v.${dim}, '')`;
   }
-  const k = KEY[dim][table];
+  const k = KEY[dim][table as RawTable];
   return k === 'day' ? dialect.day('v.ts') : (k ?? 'NULL');
 }
 
@@ -110,7 +115,7 @@ function needsCodes(dims: Dimension[], table: Table): boolean {
 }
 
 function where(siteId: string, q: ReportQuery, table: Table): Sql {
-  const daily = table === 'daily';
+  const daily = ROLLUP_TABLES.includes(table);
   const params: unknown[] = daily ? [siteId, q.from / DAY_MS, q.to / DAY_MS] : [siteId, q.from, q.to];
   let text = daily ? 'v.site_id = ? AND v.day >= ? AND v.day < ?' : 'v.site_id = ? AND v.ts >= ? AND v.ts < ?';
   if (q.event !== null) {
@@ -124,6 +129,9 @@ function where(siteId: string, q: ReportQuery, table: Table): Sql {
   }
   if (table === 'orders') text += " AND v.type = 'purchase' AND v.status = 'completed'";
   if (table === 'goals') text += " AND v.type <> 'purchase' AND v.status = 'completed'";
+  // Order rollups hold completed conversions only.
+  if (table === 'dailyOrders') text += " AND v.type = 'purchase'";
+  if (table === 'dailyGoals') text += " AND v.type <> 'purchase'";
   return { text, params };
 }
 
@@ -138,12 +146,14 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
       ? 'LEFT JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
       : '',
   ].join(' ');
-  if (table === 'orders') groups.push('v.currency');
-  if (table === 'goals') groups.push('v.type');
+  if (table === 'orders' || table === 'dailyOrders') groups.push('v.currency');
+  if (table === 'goals' || table === 'dailyGoals') groups.push('v.type');
   return {
     text:
       `SELECT ${[...keys, measures].join(', ')} FROM ${from ?? FROM[table as RawTable]} v ${joins} ` +
-      `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}`,
+      `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}` +
+      // Refunds leave zeroed rollup rows behind: they are no row at all.
+      (table === 'dailyOrders' || table === 'dailyGoals' ? ' HAVING SUM(v.orders) <> 0' : ''),
     params: w.params,
   };
 }
@@ -162,6 +172,11 @@ const TYPE_MEASURES =
 
 const GOAL_MEASURES = 'v.type AS goal, COUNT(*) AS goals';
 
+const ROLLUP_ORDER_MEASURES =
+  'v.currency AS currency, SUM(v.orders) AS orders, SUM(v.tickets) AS tickets, SUM(v.revenue) AS revenue, ' +
+  'SUM(v.new_customers) AS new_customers, SUM(v.scanned) AS scanned';
+const ROLLUP_GOAL_MEASURES = 'v.type AS goal, SUM(v.orders) AS goals';
+
 export interface ReportSql {
   /** Visits with visitors: a count (raw) or sketches (rollup, which also gives clicks and previews). */
   visits: Sql;
@@ -177,13 +192,22 @@ export interface ReportSql {
 
 export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect): ReportSql {
   const byType = q.dims.includes('ticket_type');
-  const conversions = {
-    orders: groupedQuery(siteId, q, 'orders', dialect, byType ? TYPE_MEASURES : ORDER_MEASURES),
-    // Totals count each order once, whatever the grouping.
-    orderTotals: groupedQuery(siteId, { ...q, dims: [] }, 'orders', dialect, ORDER_MEASURES),
-    goals: groupedQuery(siteId, q, 'goals', dialect, GOAL_MEASURES),
-    goalTotals: groupedQuery(siteId, { ...q, dims: [] }, 'goals', dialect, GOAL_MEASURES),
-  };
+  const orderRollup = orderRollupOf(q);
+  const all = { ...q, dims: [] };
+  const conversions = orderRollup
+    ? {
+        orders: groupedQuery(siteId, q, 'dailyOrders', dialect, ROLLUP_ORDER_MEASURES, orderRollup.orders),
+        orderTotals: groupedQuery(siteId, all, 'dailyOrders', dialect, ROLLUP_ORDER_MEASURES, orderRollup.orders),
+        goals: groupedQuery(siteId, q, 'dailyGoals', dialect, ROLLUP_GOAL_MEASURES, orderRollup.orders),
+        goalTotals: groupedQuery(siteId, all, 'dailyGoals', dialect, ROLLUP_GOAL_MEASURES, orderRollup.orders),
+      }
+    : {
+        orders: groupedQuery(siteId, q, 'orders', dialect, byType ? TYPE_MEASURES : ORDER_MEASURES),
+        // Totals count each order once, whatever the grouping.
+        orderTotals: groupedQuery(siteId, all, 'orders', dialect, ORDER_MEASURES),
+        goals: groupedQuery(siteId, q, 'goals', dialect, GOAL_MEASURES),
+        goalTotals: groupedQuery(siteId, all, 'goals', dialect, GOAL_MEASURES),
+      };
   const rollup = rollupOf(q);
   if (rollup) {
     const measures = `SUM(v.visits) AS visits, SUM(v.clicks) AS clicks, SUM(v.previews) AS previews, ${dialect.sketchUnion('v.visitors')} AS sketch`;

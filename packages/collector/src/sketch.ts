@@ -98,8 +98,22 @@ export function sketchAdd(blob: Uint8Array | null, ...hashes: number[]): Buffer 
 /** Merges stored sketches (and loose hashes) and estimates their distinct count. */
 export class SketchUnion {
   private s: Sketch = { sparse: new Set() };
+
+  /** Merges a stored blob straight from its bytes (reports merge thousands of them). */
   addBlob(blob: Uint8Array | null | undefined): this {
-    if (blob && blob.length) this.s = merge(this.s, decode(blob));
+    if (!blob || blob.length === 0) return this;
+    if (blob[0] === DENSE) {
+      const dense = 'dense' in this.s ? this.s.dense : densify(this.s.sparse);
+      for (let i = 0; i < M; i++) {
+        const r = blob[i + 1]!;
+        if (r > dense[i]!) dense[i] = r;
+      }
+      this.s = { dense };
+      return this;
+    }
+    for (let i = 1; i + 4 <= blob.length; i += 4) {
+      this.s = add(this.s, (blob[i]! | (blob[i + 1]! << 8) | (blob[i + 2]! << 16) | (blob[i + 3]! << 24)) >>> 0);
+    }
     return this;
   }
   addUnion(other: SketchUnion): this {

@@ -17,7 +17,18 @@ beforeEach(async () => {
     await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': 'WhatsApp/2.23' } });
     t.clock.advance(DAY);
   }
-  await postback(t, { order: 'A1', vid: 'visitor-ana1', value: '45.00' });
+  await postback(t, { order: 'A1', vid: 'visitor-ana1', value: '45.00', tickets: 2, customer: 'ana' });
+  await postback(t, { order: 'A2', vid: 'visitor-new1', value: '20.00', currency: 'USD', tickets: 1 });
+  await postback(t, { order: 'A3', vid: 'visitor-dir2', value: '10.00', tickets: 1 });
+  await postback(t, { order: 'S1', vid: 'visitor-new2', type: 'signup' });
+  // Order life: a refund leaves the figures, a reinstated order comes back, scans count.
+  const status = (order: string, s: string) =>
+    t.app.inject({ method: 'POST', url: `/api/sites/acme/orders/${order}/status`, headers: t.auth, payload: { status: s } });
+  await status('A3', 'refunded');
+  await status('A2', 'cancelled');
+  await status('A2', 'completed');
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 1 } });
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 2 } });
 });
 afterEach(() => t.close());
 
@@ -25,7 +36,7 @@ const strip = (r: Record<string, any>) => ({ rows: r.rows, totals: r.totals });
 
 describe('the daily rollup', () => {
   it.each(['channel', 'source', 'code', 'affiliate', 'utm_source', 'day', 'code,channel'])(
-    'by=%s gives the same rows from the rollup (whole days) as from the raw tables',
+    'by=%s gives the same rows, orders included, from the rollups (whole days) as from the raw tables',
     async (by) => {
       const fromRollup = await report(t, `by=${by}&from=2026-05-20&to=2026-06-10`);
       const fromRaw = await report(t, `by=${by}&from=2026-05-20T00:00:00.001Z&to=2026-06-10T23:59:59Z`);
@@ -35,13 +46,22 @@ describe('the daily rollup', () => {
 
   it('counts a visitor who came on three days once, and every visit', async () => {
     const r = await report(t, 'by=code&from=2026-05-20&to=2026-06-10');
-    expect(r.rows.find((x: any) => x.key === 'mia')).toMatchObject({ visits: 3, visitors: 1, clicks: 3, previews: 3, orders: 1 });
-    expect(r.totals).toMatchObject({ visits: 9, visitors: 7 });
+    expect(r.rows.find((x: any) => x.key === 'mia')).toMatchObject({ visits: 3, visitors: 1, clicks: 3, previews: 3, orders: 1, scanned: 2 });
+    expect(r.totals).toMatchObject({
+      visits: 9,
+      visitors: 7,
+      orders: 2,
+      tickets: 3,
+      revenue: { EUR: 4500, USD: 2000 },
+      new_customers: 1,
+      scanned: 2,
+      conversions: { signup: 1 },
+    });
   });
 
   it('is rebuilt from the raw tables by its migration', async () => {
     const before = strip(await report(t, 'by=channel'));
-    for (const r of ROLLUPS) t.db.exec(`DROP TABLE ${r.table}`);
+    for (const r of ROLLUPS) t.db.exec(`DROP TABLE ${r.table}; DROP TABLE ${r.orders}`);
     t.db.pragma('user_version = 1');
     migrate(t.db);
     expect(strip(await report(t, 'by=channel'))).toEqual(before);
@@ -67,6 +87,26 @@ describe('the daily rollup', () => {
   it('a mix of keys no rollup holds reads the raw tables', () => {
     const q = reportQueries('acme', { dims: ['code', 'channel'], from: 0, to: 30 * DAY, event: null }, sqliteDialect);
     expect(q.visits.text).toContain('FROM visits v');
+    expect(q.orders.text).toContain('FROM conversions v');
+  });
+
+  it('orders by ticket type read the raw conversions, visits still the rollup', () => {
+    const q = reportQueries('acme', { dims: ['code', 'ticket_type'], from: 0, to: 30 * DAY, event: null }, sqliteDialect);
+    expect(q.visits.text).toContain('FROM daily_codes v');
+    expect(q.orders.text).toContain('FROM conversions v');
+  });
+
+  it.each([
+    ['code', 'daily_codes_orders'],
+    ['channel', 'daily_sources_orders'],
+    ['day', 'daily_totals_orders'],
+  ])('by=%s reads whole days of orders from %s through its primary key', (by, table) => {
+    const q = reportQueries('acme', { dims: [by as any], from: 0, to: 30 * DAY, event: null }, sqliteDialect);
+    for (const sql of [q.orders, q.orderTotals, q.goals, q.goalTotals]) {
+      expect(sql.text).toContain(`FROM ${table} v`);
+      const plan = (t.db.prepare(`EXPLAIN QUERY PLAN ${sql.text}`).all(...sql.params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
+      expect(plan).toMatch(/USING PRIMARY KEY \(site_id=\? AND day>\? AND day<\?\)/);
+    }
   });
 
   it('a visit late in a day and one early the next fall on their own UTC days', async () => {

@@ -15,7 +15,7 @@ import type {
   StoredConversion,
 } from '../store.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
-import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
+import { ROLLUPS, RollupBatch, type OrderFacts, type RollupFacts } from '../rollups.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 
@@ -76,16 +76,24 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
   const db = openSqlite(file);
   // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
   const rollup = new RollupBatch();
+  const rollupColumns = new Map<string, string[]>(
+    ROLLUPS.flatMap((r) => [
+      [r.table, r.columns.slice()],
+      [r.orders, [...r.columns, 'currency', 'type']],
+    ]),
+  );
   const flushRollups = () => {
     try {
       for (const d of rollup.deltas.values()) {
-        const r = ROLLUPS.find((x) => x.table === d.table)!;
+        const columns = rollupColumns.get(d.table)!;
+        const counts = Object.keys(d.counts);
+        const traffic = d.hashes.length > 0;
         run(
-          `INSERT INTO ${r.table} (site_id, day, ${r.columns.join(', ')}, visits, clicks, previews, visitors)
-           VALUES (?, ?, ${r.columns.map(() => '?').join(', ')}, ?, ?, ?, ?)
-           ON CONFLICT DO UPDATE SET visits = visits + excluded.visits, clicks = clicks + excluded.clicks,
-             previews = previews + excluded.previews, visitors = lt_sketch_merge(visitors, excluded.visitors)`,
-          d.keys[0], d.day, ...d.keys.slice(1), d.visits, d.clicks, d.previews, d.hashes.length ? sketchAdd(null, ...d.hashes) : null,
+          `INSERT INTO ${d.table} (site_id, day, ${[...columns, ...counts].join(', ')}${traffic ? ', visitors' : ''})
+           VALUES (?, ?, ${[...columns, ...counts].map(() => '?').join(', ')}${traffic ? ', ?' : ''})
+           ON CONFLICT DO UPDATE SET ${counts.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}
+             ${traffic ? ', visitors = lt_sketch_merge(visitors, excluded.visitors)' : ''}`,
+          d.keys[0], d.day, ...d.keys.slice(1), ...counts.map((c) => d.counts[c]), ...(traffic ? [sketchAdd(null, ...d.hashes)] : []),
         );
       }
     } finally {
@@ -201,6 +209,34 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
   const clickFacts = (channel: string, source: string | null, code: string, event: string | null): RollupFacts => ({
     channel, source, code, event, utm_source: null, utm_medium: null, utm_campaign: null,
   });
+
+  /** A stored conversion's contribution to the order rollups, read from its row. */
+  function countOrder(siteId: string, order: string, sign: 1 | -1, only?: 'scanned', scannedDelta = 0) {
+    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+    if (!r) return;
+    const facts: OrderFacts = {
+      channel: String(r.channel),
+      source: str(r.source),
+      code: str(r.link_code),
+      event: str(r.event),
+      utm_source: str(r.utm_source),
+      utm_medium: str(r.utm_medium),
+      utm_campaign: str(r.utm_campaign),
+      currency: String(r.currency),
+      type: String(r.type),
+    };
+    const change =
+      only === 'scanned'
+        ? { scanned: scannedDelta }
+        : {
+            orders: sign,
+            tickets: sign * Number(r.tickets),
+            revenue: sign * Number(r.value_minor),
+            new_customers: sign * Number(r.new_customer),
+            scanned: sign * Number(r.scanned),
+          };
+    rollup.addOrder(siteId, Math.floor(Number(r.ts) / DAY_MS), facts, change);
+  }
 
   /** Called at the end of a job, once all its statements succeeded (a failed job adds nothing). */
   const count = (counted: Counted[]) => {
@@ -406,6 +442,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
             conv.siteId, conv.order, idx, item.type, item.qty, item.priceMinor,
           ),
         );
+        countOrder(conv.siteId, conv.order, 1);
         const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
         return { created: true, conversion: stored };
       });
@@ -415,16 +452,27 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       return readConversion(siteId, order);
     },
     async setOrderStatus(siteId, order, status) {
-      const r = await batcher.enqueue(() =>
-        run('UPDATE conversions SET status = ? WHERE site_id = ? AND order_id = ?', status, siteId, order),
-      );
-      return r.changes > 0;
+      return batcher.enqueue(() => {
+        const before = get('SELECT status FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+        if (!before) return false;
+        // Only completed orders are in the figures: leaving or re-entering moves the rollups.
+        const was = before.status === 'completed';
+        const is = status === 'completed';
+        if (was && !is) countOrder(siteId, order, -1);
+        run('UPDATE conversions SET status = ? WHERE site_id = ? AND order_id = ?', status, siteId, order);
+        if (!was && is) countOrder(siteId, order, 1);
+        return true;
+      });
     },
     async setScanned(siteId, order, scanned) {
-      const r = await batcher.enqueue(() =>
-        run('UPDATE conversions SET scanned = MIN(?, tickets) WHERE site_id = ? AND order_id = ?', scanned, siteId, order),
-      );
-      return r.changes > 0;
+      return batcher.enqueue(() => {
+        const before = get('SELECT status, scanned, tickets FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+        if (!before) return false;
+        const now = Math.min(scanned, Number(before.tickets));
+        run('UPDATE conversions SET scanned = ? WHERE site_id = ? AND order_id = ?', now, siteId, order);
+        if (before.status === 'completed' && now !== Number(before.scanned)) countOrder(siteId, order, 1, 'scanned', now - Number(before.scanned));
+        return true;
+      });
     },
 
     async listOrders(siteId, query) {
