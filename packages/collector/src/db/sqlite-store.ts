@@ -15,6 +15,7 @@ import type {
 } from '../store.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
+import { createWalSync, noSync } from './wal-sync.js';
 
 export const sqliteDialect: Dialect = { day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` };
 const CANDIDATE_LIMIT = 20;
@@ -65,8 +66,9 @@ function isUniqueViolation(error: unknown): boolean {
 const CONFLICT: Conflict = { conflict: true };
 
 export function createSqliteStore(file: string): Store & { db: Sqlite } {
-  const db = openSqlite(file);
-  const batcher = createBatcher(db);
+  const { db, wal } = openSqlite(file);
+  const walSync = wal && file !== ':memory:' ? createWalSync(file) : noSync;
+  const batcher = createBatcher(db, walSync);
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
@@ -378,6 +380,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
 
     async close() {
       await batcher.drain();
+      walSync.close();
       db.close();
     },
   };
