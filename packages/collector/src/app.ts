@@ -1,9 +1,11 @@
 // Builds the collector as a Fastify app: the server and the tests use this same function.
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyLoggerOptions } from 'fastify';
 import { createSiteCache, type Ctx } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { createIngest } from './ingest.js';
+import { registerLimits, type RateLimitOptions } from './limits.js';
+import { requestForLog } from './log.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
 import { reportRoutes } from './routes/api/report.js';
@@ -30,7 +32,12 @@ export interface AppOptions {
   trackerFile?: string;
   /** Serve examples/ from this folder under /demo/ (demo mode). Default: off. */
   demoDir?: string | null;
-  logger?: FastifyServerOptions['logger'];
+  /** Logger options (pino), or false. Request logs never carry the client's address. Default false. */
+  logger?: boolean | FastifyLoggerOptions;
+  /** Per-address rate limits; see limits.ts for the defaults. */
+  rateLimits?: RateLimitOptions;
+  /** Proxies in front of the collector whose X-Forwarded-For to believe (hop count), for rate limits. Default 0. */
+  trustProxy?: number;
   /** Closes the store with the app. Default true. */
   closeStore?: boolean;
 }
@@ -43,13 +50,18 @@ declare module 'fastify' {
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const trustHops = options.trustProxy ?? 0;
+  const logger = options.logger === true ? {} : options.logger || null;
   const app = Fastify({
-    logger: options.logger ?? false,
+    // Privacy: the default request serializer logs the client's address; ours does not.
+    logger: logger ? { level: 'info', ...logger, serializers: { ...logger.serializers, req: requestForLog } } : false,
     bodyLimit: 256 * 1024,
-    trustProxy: false,
+    trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,
     ajv: { customOptions: { allErrors: false, allowUnionTypes: true } },
   });
   const store = options.store;
+  installErrorHandler(app);
+  const limits = await registerLimits(app, options.rateLimits);
   const ctx: Ctx = {
     store,
     ingest: createIngest(store),
@@ -57,11 +69,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     now: options.now ?? Date.now,
     adminToken: options.adminToken,
     publicUrl: (options.publicUrl ?? 'http://127.0.0.1:8787').replace(/\/+$/, ''),
+    limits,
   };
   await ctx.ingest.warm();
 
   app.decorate('ctx', ctx);
-  installErrorHandler(app);
   app.decorateRequest('site', null);
   await app.register(cookie, { secret: options.cookieSecret });
 
@@ -72,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   collectRoutes(app, ctx);
   pixelRoutes(app, ctx);
   redirectRoutes(app, ctx);
-  scriptRoutes(app, options.trackerFile);
+  scriptRoutes(app, limits.publicRoute(), options.trackerFile);
   healthRoutes(app, ctx);
   siteRoutes(app, ctx);
   hitRoutes(app, ctx);

@@ -3,24 +3,24 @@
 // gets a 404 that does not reveal whether the site exists.
 import type { FastifyRequest } from 'fastify';
 import type { Ctx } from './context.js';
-import { HttpError, notFound } from './errors.js';
+import { HttpError, notFound, unauthorized } from './errors.js';
 import { hashToken, safeEqual } from './ids.js';
 import type { Site } from './store.js';
 
 export type Principal = { role: 'operator' } | { role: 'site'; site: Site };
 
-const unauthorized = (message: string) => new HttpError(401, 'unauthorized', message);
-
+/** Checks the bearer token. An address that sent too many wrong tokens gets 429, even with a good one. */
 export async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
   if (!header) throw unauthorized('Authorization: Bearer <token> is required');
+  await ctx.limits.auth.check(request);
   const m = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
-  if (!m) throw unauthorized('Authorization must be "Bearer <token>"');
-  const token = m[1]!;
-  if (safeEqual(token, ctx.adminToken)) return { role: 'operator' };
-  const site = await ctx.store.siteByTokenHash(hashToken(token));
+  const token = m?.[1];
+  if (token && safeEqual(token, ctx.adminToken)) return { role: 'operator' };
+  const site = token ? await ctx.store.siteByTokenHash(hashToken(token)) : null;
   if (site) return { role: 'site', site };
-  throw unauthorized('the token is not valid');
+  await ctx.limits.auth.fail(request);
+  throw unauthorized(token ? 'the token is not valid' : 'Authorization must be "Bearer <token>"');
 }
 
 export async function requireOperator(ctx: Ctx, request: FastifyRequest): Promise<void> {

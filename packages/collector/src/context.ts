@@ -1,4 +1,5 @@
 import type { Ingest } from './ingest.js';
+import type { Limits } from './limits.js';
 import type { Site, Store } from './store.js';
 
 /** What every route module gets: the store, the clock and the app's settings. */
@@ -9,6 +10,7 @@ export interface Ctx {
   now: () => number;
   adminToken: string;
   publicUrl: string;
+  limits: Limits;
 }
 
 export interface SiteCache {

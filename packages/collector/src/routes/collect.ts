@@ -68,7 +68,7 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
     }
   });
 
-  app.options('/collect', async (_request, reply) =>
+  app.options('/collect', ctx.limits.publicRoute(), async (_request, reply) =>
     reply
       .code(204)
       .header('access-control-allow-methods', 'POST')
@@ -79,7 +79,7 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.post(
     '/collect',
-    { schema: { body: collectBody }, bodyLimit: 64 * 1024 },
+    { ...ctx.limits.publicRoute(), schema: { body: collectBody }, bodyLimit: 64 * 1024 },
     async (request, reply) => {
       const verdict = await accept(request, reply, request.body as CollectInput);
       // Plain clients (sendBeacon) get 204; the script asks for the verdict to serve ready().
@@ -92,7 +92,11 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
   const validate = new Ajv({ removeAdditional: true, coerceTypes: true, allowUnionTypes: true }).compile(collectBody);
   app.get(
     '/collect.gif',
-    { schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } }, attachValidation: true },
+    {
+      ...ctx.limits.publicRoute({ gif: true }),
+      schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } },
+      attachValidation: true,
+    },
     async (request, reply) => {
       if (request.validationError) return sendGif(reply, 400, request.validationError.message);
       let body: unknown;

@@ -38,7 +38,8 @@ interface PixelQuery {
 }
 
 export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.get('/p.gif', { schema: { querystring: pixelQuery }, attachValidation: true }, async (request, reply) => {
+  const options = { ...ctx.limits.publicRoute({ gif: true }), schema: { querystring: pixelQuery }, attachValidation: true };
+  app.get('/p.gif', options, async (request, reply) => {
     if (request.validationError) return sendGif(reply, 400, request.validationError.message);
     const q = request.query as PixelQuery;
     try {

@@ -45,7 +45,7 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
     return reply.header('cache-control', 'no-store').redirect(target, 302);
   }
 
-  const opts = (params: object) => ({ schema: { params: { type: 'object', properties: params } } });
+  const opts = (params: object) => ({ ...ctx.limits.publicRoute(), schema: { params: { type: 'object', properties: params } } });
   app.get('/r/:code', opts({ code: codeSlug }), (request, reply) =>
     follow(request, reply, null, (request.params as { code: string }).code),
   );

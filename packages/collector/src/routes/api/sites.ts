@@ -1,5 +1,5 @@
 // Sites (operator), and what an organiser sets up on one: events, affiliates, codes.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOperator } from '../../auth.js';
 import type { Ctx } from '../../context.js';
 import { badRequest, conflict } from '../../errors.js';
@@ -138,8 +138,9 @@ export async function createCode(ctx: Ctx, site: Site, input: { code: string; af
 }
 
 export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.post('/api/sites', { schema: { body: siteBody } }, async (request, reply) => {
-    await requireOperator(ctx, request);
+  // The token is checked before the body is read: no validation answers without it.
+  const operator = { onRequest: async (request: FastifyRequest) => requireOperator(ctx, request) };
+  app.post('/api/sites', { ...operator, schema: { body: siteBody } }, async (request, reply) => {
     const { site, token } = await createSite(ctx, request.body as Parameters<typeof createSite>[1]);
     return reply.code(201).send({ site: siteView(site), token });
   });
