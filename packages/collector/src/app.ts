@@ -6,6 +6,7 @@ import { installErrorHandler } from './errors.js';
 import { createIngest } from './ingest.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
 import { requestForLog } from './log.js';
+import { installValidators } from './validation.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
 import { reportRoutes } from './routes/api/report.js';
@@ -57,10 +58,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: logger ? { level: 'info', ...logger, serializers: { ...logger.serializers, req: requestForLog } } : false,
     bodyLimit: 256 * 1024,
     trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,
-    ajv: { customOptions: { allErrors: false, allowUnionTypes: true } },
   });
   const store = options.store;
   installErrorHandler(app);
+  installValidators(app);
   const limits = await registerLimits(app, options.rateLimits);
   const ctx: Ctx = {
     store,

@@ -2,6 +2,8 @@ export const MINUTE = 60_000;
 export const DAY = 86_400_000;
 
 const EARLIEST = Date.UTC(2000, 0, 1);
+/** The last instant an ISO 8601 string with a four-digit year can name. */
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Allowed clock skew for client-supplied times in the future. */
 const SKEW = 5 * MINUTE;
 
@@ -14,14 +16,22 @@ export function parseTs(value: string | number, now: number): number | string {
   return Math.floor(ms);
 }
 
-/** A report bound: a bare date (YYYY-MM-DD) is that whole UTC day. */
+/** A report bound: a bare date (YYYY-MM-DD) is that whole UTC day. Null if unusable or out of range. */
 export function parseDay(value: string, end: boolean): number | null {
+  let ms: number;
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const start = Date.parse(`${value}T00:00:00Z`);
-    return Number.isFinite(start) ? start + (end ? DAY : 0) : null;
+    ms = start + (end ? DAY : 0);
+  } else {
+    ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   }
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  return Number.isFinite(ms) ? ms : null;
+  return Number.isFinite(ms) && ms >= 0 && ms <= LATEST + DAY ? ms : null;
+}
+
+/** An instant from 2000 to 9999 (ISO 8601 or epoch ms), e.g. an event's start; null if not. */
+export function parseInstant(value: string | number): number | null {
+  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  return Number.isFinite(ms) && ms >= EARLIEST && ms <= LATEST ? Math.floor(ms) : null;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -89,7 +89,7 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
   );
 
   // The image fallback carries the same JSON in `d`, checked by the same schema.
-  const validate = new Ajv({ removeAdditional: true, coerceTypes: true, allowUnionTypes: true }).compile(collectBody);
+  const validate = new Ajv({ removeAdditional: true, coerceTypes: false, allowUnionTypes: true }).compile(collectBody);
   app.get(
     '/collect.gif',
     {

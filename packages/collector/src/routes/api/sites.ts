@@ -8,7 +8,7 @@ import { hashToken, randomId, slugify } from '../../ids.js';
 import { minorDigits } from '../../money.js';
 import { codeSlug, currency, email, httpUrl, slug, text, timestamp } from '../../schemas/common.js';
 import { isConflict, type Affiliate, type Code, type Site } from '../../store.js';
-import { iso } from '../../time.js';
+import { iso, parseInstant } from '../../time.js';
 import { codeTarget, withParams } from '../redirect.js';
 import { siteScope } from './scope.js';
 
@@ -152,9 +152,8 @@ export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
       const b = request.body as { id: string; name: string; url: string; startsAt?: string | number };
       let startsAt: number | null = null;
       if (b.startsAt !== undefined) {
-        const ms = typeof b.startsAt === 'number' || /^\d+$/.test(b.startsAt) ? Number(b.startsAt) : Date.parse(b.startsAt);
-        if (!Number.isFinite(ms)) throw badRequest('startsAt must be an ISO 8601 time or epoch milliseconds');
-        startsAt = ms;
+        startsAt = parseInstant(b.startsAt);
+        if (startsAt === null) throw badRequest('startsAt must be an ISO 8601 time or epoch milliseconds from 2000 to 9999');
       }
       const event = { id: b.id, name: b.name, url: b.url, startsAt };
       if (isConflict(await ctx.store.createEvent(request.site!.id, event))) throw conflict(`event ${b.id} already exists`);
