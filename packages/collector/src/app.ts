@@ -56,7 +56,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Privacy: the default request serializer logs the client's address; ours does not.
     logger: logger ? { level: 'info', ...logger, serializers: { ...logger.serializers, req: requestForLog } } : false,
-    bodyLimit: 256 * 1024,
+    // Small by default; routes that take batches (hits, conversions, /collect) set their own.
+    bodyLimit: 16 * 1024,
     trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,
   });
   const store = options.store;
