@@ -2,6 +2,7 @@
 // pageviews and script conversions, public, acknowledged only once durable.
 import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { normalizeConversion, recordConversion } from '../conversions.js';
 import { HttpError } from '../errors.js';
@@ -47,7 +48,7 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
       await recordConversion(ctx.store, site, record);
       return null;
     }
-    const hit = ctx.ingest.prepare(site, { ...(body as HitInput), vid: vid! }, ctx.now(), request.headers['user-agent'] ?? null);
+    const hit = ctx.ingest.prepare(site, { ...(body as HitInput), vid: vid! }, ctx.now(), isAutomatedRequest(request.headers));
     await ctx.ingest.record([hit]);
     return {
       vid: hit.vid,

@@ -1,7 +1,7 @@
 // GET /r/:code (and /r/:site/:code): 302 to the code's registered target only, never to a
 // URL from the request, with affiliate= and a server-minted lt_cid= that the landing adopts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAutomated } from '../bots.js';
+import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
 import { randomId } from '../ids.js';
@@ -31,7 +31,7 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
     const site = found && (await ctx.sites.get(found.siteId));
     if (!found || !site) throw notFound(`no tracking code ${name}`);
     const cid = randomId(12);
-    const preview = request.method === 'HEAD' || isAutomated(request.headers['user-agent']);
+    const preview = request.method === 'HEAD' || isAutomatedRequest(request.headers);
     await ctx.store.recordClick({
       siteId: site.id,
       cid,
