@@ -46,6 +46,11 @@ export function installErrorHandler(app: FastifyInstance): void {
           ? error.code
           : (FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'invalid_request'));
       message = error.message;
+      const first = (error as FastifyError).validation?.[0];
+      if (first?.keyword === 'additionalProperties') {
+        const where = `${(error as FastifyError).validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
+        message = `${where} has an unknown field ${JSON.stringify(first.params.additionalProperty)}`;
+      }
       if (error instanceof HttpError) reply.headers(error.headers);
     }
     if (request.routeOptions.config?.gif) return sendGif(reply, status, message);

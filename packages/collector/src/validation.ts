@@ -1,6 +1,7 @@
 // Request validation. Query strings and path parameters arrive as text, so their numbers are
 // coerced ("?tickets=2"); a JSON body is typed already, so a wrongly typed field there is a
-// 400 naming it, never silently converted.
+// 400 naming it, never silently converted, and where a schema closes its properties, an
+// unknown one (a typo such as "honourGpc") is a 400 too rather than silently dropped.
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 
@@ -15,7 +16,7 @@ function nonFinite(data: unknown): string | null {
 
 export function installValidators(app: FastifyInstance): void {
   const text = new Ajv({ ...common, coerceTypes: 'array' });
-  const json = new Ajv({ ...common, coerceTypes: false });
+  const json = new Ajv({ ...common, coerceTypes: false, removeAdditional: false });
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart === 'body') return json.compile(schema);
     const validate = text.compile(schema);
