@@ -10,6 +10,7 @@ import { installValidators } from './validation.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
 import { reportRoutes } from './routes/api/report.js';
+import { settingsRoutes } from './routes/api/settings.js';
 import { siteRoutes } from './routes/api/sites.js';
 import { collectRoutes } from './routes/collect.js';
 import { demoRoutes } from './routes/demo.js';
@@ -89,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   scriptRoutes(app, limits.publicRoute(), options.trackerFile);
   healthRoutes(app, ctx);
   siteRoutes(app, ctx);
+  settingsRoutes(app, ctx);
   hitRoutes(app, ctx);
   conversionRoutes(app, ctx);
   reportRoutes(app, ctx);

@@ -9,12 +9,12 @@ import type {
   EventRecord,
   HitRecord,
   OrderStatus,
-  Site,
   Store,
   StoredConversion,
 } from '../store.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
+import { sqliteSites } from './sqlite-sites.js';
 import { createWalSync, noSync } from './wal-sync.js';
 
 export const sqliteDialect: Dialect = { day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` };
@@ -22,18 +22,6 @@ const CANDIDATE_LIMIT = 20;
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function toSite(r: Row): Site {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    url: String(r.url),
-    platformHosts: JSON.parse(String(r.platform_hosts)) as string[],
-    windowDays: Number(r.window_days),
-    currency: String(r.currency),
-    createdAt: Number(r.created_at),
-  };
-}
 
 const toEvent = (r: Row): EventRecord => ({
   id: String(r.id),
@@ -200,6 +188,8 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
     kind: 'sqlite',
     db,
 
+    ...sqliteSites({ get, run, write: (job) => batcher.enqueue(job), insertOrConflict }),
+
     async getSetting(key) {
       return str(get('SELECT value FROM settings WHERE key = ?', key)?.value);
     },
@@ -207,28 +197,6 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       await batcher.enqueue(() =>
         run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value),
       );
-    },
-
-    createSite(site, tokenHash) {
-      return insertOrConflict(() => {
-        run(
-          `INSERT INTO sites (id, name, url, platform_hosts, window_days, currency, token_hash, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          site.id, site.name, site.url, JSON.stringify(site.platformHosts), site.windowDays, site.currency, tokenHash, site.createdAt,
-        );
-        return site;
-      });
-    },
-    async getSite(id) {
-      const r = get('SELECT * FROM sites WHERE id = ?', id);
-      return r ? toSite(r) : null;
-    },
-    async siteByTokenHash(tokenHash) {
-      const r = get('SELECT * FROM sites WHERE token_hash = ?', tokenHash);
-      return r ? toSite(r) : null;
-    },
-    async setSiteToken(id, tokenHash) {
-      await batcher.enqueue(() => run('UPDATE sites SET token_hash = ? WHERE id = ?', tokenHash, id));
     },
 
     createEvent(siteId, e) {

@@ -44,8 +44,9 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
     const vid = readVid(request) ?? body.vid ?? null;
     if (vid) writeVid(request, reply, vid);
     if (body.kind === 'conversion') {
-      const record = normalizeConversion(site, { ...(body as ConversionInput), vid: vid ?? undefined }, ctx.now());
-      await recordConversion(ctx.store, site, record);
+      const input = body as ConversionInput;
+      const record = normalizeConversion(site, { ...input, vid: vid ?? undefined }, ctx.now());
+      await recordConversion(ctx.store, site, record, input.sig);
       return null;
     }
     const hit = ctx.ingest.prepare(site, { ...(body as HitInput), vid: vid! }, ctx.now(), isAutomatedRequest(request.headers));

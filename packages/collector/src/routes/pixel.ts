@@ -34,6 +34,7 @@ interface PixelQuery {
   customer?: string;
   vid?: string;
   cid?: string;
+  sig?: string;
   item?: string[];
 }
 
@@ -46,9 +47,9 @@ export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
       const site = await ctx.sites.get(q.site);
       if (!site) throw new HttpError(404, 'unknown_site', `site ${q.site} is not registered`);
       const vid = readVid(request) ?? q.vid;
-      const { item, site: _site, ...rest } = q;
+      const { item, site: _site, sig, ...rest } = q;
       const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now());
-      await recordConversion(ctx.store, site, record);
+      await recordConversion(ctx.store, site, record, sig);
       if (vid) writeVid(request, reply, vid);
     } catch (error) {
       if (error instanceof HttpError && error.statusCode < 500) return sendGif(reply, 400, error.message);
