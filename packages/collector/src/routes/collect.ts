@@ -6,6 +6,7 @@ import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { normalizeConversion, recordConversion } from '../conversions.js';
 import { HttpError } from '../errors.js';
+import { gpcOptOut } from '../gpc.js';
 import { conversionFields, type ConversionInput } from '../schemas/conversion.js';
 import { slug } from '../schemas/common.js';
 import { hitFields, type HitInput } from '../schemas/hit.js';
@@ -36,10 +37,11 @@ export interface Verdict {
 type CollectInput = { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
 
 export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
-  /** Stores the hit or conversion; for a pageview, returns the collector's verdict on it. */
+  /** Stores the hit or conversion; for a stored pageview, returns the collector's verdict on it. */
   async function accept(request: FastifyRequest, reply: FastifyReply, body: CollectInput): Promise<Verdict | null> {
     const site = await ctx.sites.get(body.site);
     if (!site) throw new HttpError(404, 'unknown_site', `site ${body.site} is not registered`);
+    if (gpcOptOut(site, request)) return null;
     // The server cookie outlives script cookies capped by the browser: it wins.
     const vid = readVid(request) ?? body.vid ?? null;
     if (vid) writeVid(request, reply, vid);

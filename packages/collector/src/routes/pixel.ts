@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
 import { normalizeConversion, recordConversion } from '../conversions.js';
 import { HttpError } from '../errors.js';
+import { gpcOptOut } from '../gpc.js';
 import { sendGif } from '../gif.js';
 import { parseItems } from '../items.js';
 import { amount, slug } from '../schemas/common.js';
@@ -46,6 +47,7 @@ export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
     try {
       const site = await ctx.sites.get(q.site);
       if (!site) throw new HttpError(404, 'unknown_site', `site ${q.site} is not registered`);
+      if (gpcOptOut(site, request)) return sendGif(reply);
       const vid = readVid(request) ?? q.vid;
       const { item, site: _site, sig, ...rest } = q;
       const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now());

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
+import { gpcOptOut } from '../gpc.js';
 import { randomId } from '../ids.js';
 import { codeSlug, slug } from '../schemas/common.js';
 import type { Code, Site } from '../store.js';
@@ -30,6 +31,9 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
       : await ctx.store.findCode(name);
     const site = found && (await ctx.sites.get(found.siteId));
     if (!found || !site) throw notFound(`no tracking code ${name}`);
+    const target = await codeTarget(ctx, site, found.code);
+    // Global Privacy Control honoured: the visitor still lands, with the code, but unrecorded.
+    if (gpcOptOut(site, request)) return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name }), 302);
     const cid = randomId(12);
     const preview = request.method === 'HEAD' || isAutomatedRequest(request.headers);
     await ctx.store.recordClick({
@@ -41,8 +45,7 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
       event: found.code.event,
       kind: preview ? 'preview' : 'click',
     });
-    const target = withParams(await codeTarget(ctx, site, found.code), { affiliate: name, lt_cid: cid });
-    return reply.header('cache-control', 'no-store').redirect(target, 302);
+    return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name, lt_cid: cid }), 302);
   }
 
   const opts = (params: object) => ({ ...ctx.limits.publicRoute(), schema: { params: { type: 'object', properties: params } } });
