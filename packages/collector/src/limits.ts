@@ -49,6 +49,8 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
     global: false,
     // One entry per address seen within the window, in memory; the oldest go first.
     cache: 100_000,
+    // Beacons and pixels never read X-RateLimit-* on success: send them only with a 429.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, c) =>
       tooMany(`too many requests from this address: at most ${c.max} a minute here; retry in ${c.after}`),
   });
