@@ -1,17 +1,6 @@
 // Sites in SQLite: creation, tokens and settings.
-import type { RunResult } from 'better-sqlite3';
-import type { Conflict, Site, SiteSettingsUpdate, Store } from '../store.js';
-
-type Row = Record<string, unknown>;
-
-export interface SqliteAccess {
-  get(sql: string, ...params: unknown[]): Row | undefined;
-  run(sql: string, ...params: unknown[]): RunResult;
-  /** Runs a write in the next group commit. */
-  write<T>(job: () => T): Promise<T>;
-  /** The same, with a unique-key violation answered as a Conflict. */
-  insertOrConflict<T>(job: () => T): Promise<T | Conflict>;
-}
+import type { Site, SiteSettingsUpdate, Store } from '../store.js';
+import type { Row, SqliteAccess } from './sqlite-access.js';
 
 function toSite(r: Row): Site {
   return {

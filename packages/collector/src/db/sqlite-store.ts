@@ -1,26 +1,17 @@
+// The SQLite store: one connection, cached statements, writes through the group commit.
+// Sites and conversions live in their own files (sqlite-sites.ts, sqlite-conversions.ts).
 import type { Statement } from 'better-sqlite3';
-import type { Channel } from '@linktrail/tracker';
-import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
-import type {
-  Affiliate,
-  Code,
-  Conflict,
-  EventRecord,
-  HitRecord,
-  OrderStatus,
-  Store,
-  StoredConversion,
-} from '../store.js';
+import type { Affiliate, Code, Conflict, EventRecord, HitRecord, Store } from '../store.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
+import type { Row, SqliteAccess } from './sqlite-access.js';
+import { sqliteConversions } from './sqlite-conversions.js';
 import { sqliteSites } from './sqlite-sites.js';
 import { createWalSync, noSync } from './wal-sync.js';
 
 export const sqliteDialect: Dialect = { day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` };
-const CANDIDATE_LIMIT = 20;
 
-type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 const toEvent = (r: Row): EventRecord => ({
@@ -78,45 +69,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       throw error;
     }
   }
-
-  function readConversion(siteId: string, order: string): StoredConversion | null {
-    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-    if (!r) return null;
-    const items = all(
-      'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = ? AND order_id = ? ORDER BY idx',
-      siteId,
-      order,
-    ).map((i) => ({ type: String(i.type), qty: Number(i.qty), priceMinor: Number(i.price_minor) }));
-    const attribution: Attribution = {
-      link:
-        r.link_code === null
-          ? null
-          : { code: String(r.link_code), affiliate: str(r.link_affiliate), cid: String(r.link_cid), ts: Number(r.link_ts) },
-      channel: String(r.channel) as Attribution['channel'],
-      source: str(r.source),
-      utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign) },
-      rule: String(r.rule),
-      candidates: JSON.parse(String(r.candidates)) as Attribution['candidates'],
-    };
-    return {
-      siteId,
-      order,
-      ts: Number(r.ts),
-      event: str(r.event),
-      type: String(r.type),
-      currency: String(r.currency),
-      valueMinor: Number(r.value_minor),
-      tickets: Number(r.tickets),
-      items,
-      customer: str(r.customer),
-      vid: str(r.vid),
-      cid: str(r.cid),
-      status: String(r.status) as OrderStatus,
-      scanned: Number(r.scanned),
-      newCustomer: Number(r.new_customer) === 1,
-      attribution,
-    };
-  }
+  const access: SqliteAccess = { get, all, run, write: (job) => batcher.enqueue(job), insertOrConflict };
 
   function writeHit(h: HitRecord): void {
     let click = 0;
@@ -152,43 +105,11 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
     }
   }
 
-  function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
-    const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
-      LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
-      WHERE k.site_id = ? AND k.kind = 'click' AND k.ts <= ?`;
-    const rows = vid ? all(`${select} AND k.vid = ? ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, ts, vid) : [];
-    if (cid && !rows.some((r) => r.cid === cid)) {
-      const byCid = get(`${select} AND k.cid = ?`, siteId, ts, cid);
-      if (byCid) rows.push(byCid);
-    }
-    return rows
-      .map((r) => ({ cid: String(r.cid), ts: Number(r.ts), code: String(r.code), affiliate: str(r.affiliate), codeEvent: str(r.code_event) }))
-      .sort((a, b) => b.ts - a.ts);
-  }
-
-  function visitCandidates(siteId: string, vid: string | null, ts: number): VisitCandidate[] {
-    if (!vid) return [];
-    return all(
-      `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
-       WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
-      siteId, vid, ts,
-    ).map((r) => ({
-      ts: Number(r.ts),
-      channel: String(r.channel) as Channel,
-      source: str(r.source),
-      cid: str(r.cid),
-      touch: Number(r.touch) === 1,
-      utmSource: str(r.utm_source),
-      utmMedium: str(r.utm_medium),
-      utmCampaign: str(r.utm_campaign),
-    }));
-  }
-
   return {
     kind: 'sqlite',
     db,
 
-    ...sqliteSites({ get, run, write: (job) => batcher.enqueue(job), insertOrConflict }),
+    ...sqliteSites(access),
 
     async getSetting(key) {
       return str(get('SELECT value FROM settings WHERE key = ?', key)?.value);
@@ -271,68 +192,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       );
     },
 
-    recordConversion(conv, windowDays, decide) {
-      return batcher.enqueue(() => {
-        const existing = readConversion(conv.siteId, conv.order);
-        if (existing) return { created: false, conversion: existing };
-        let vid = conv.vid;
-        if (!vid && conv.cid) {
-          vid =
-            str(get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid) ??
-            str(get('SELECT vid FROM visits WHERE site_id = ? AND cid = ? LIMIT 1', conv.siteId, conv.cid)?.vid);
-        }
-        const attribution = decide({
-          ts: conv.ts,
-          event: conv.event,
-          windowDays,
-          clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts),
-          visits: visitCandidates(conv.siteId, vid, conv.ts),
-        });
-        let newCustomer = false;
-        if (conv.customer && conv.type === 'purchase') {
-          const r = run(
-            'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            conv.siteId, conv.customer, conv.order, conv.ts,
-          );
-          newCustomer = r.changes === 1;
-        }
-        const { link, utm } = attribution;
-        run(
-          `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
-             new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
-             utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
-          conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
-          link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
-          utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
-        );
-        conv.items.forEach((item, idx) =>
-          run(
-            'INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor) VALUES (?, ?, ?, ?, ?, ?)',
-            conv.siteId, conv.order, idx, item.type, item.qty, item.priceMinor,
-          ),
-        );
-        const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
-        return { created: true, conversion: stored };
-      });
-    },
-
-    async getConversion(siteId, order) {
-      return readConversion(siteId, order);
-    },
-    async setOrderStatus(siteId, order, status) {
-      const r = await batcher.enqueue(() =>
-        run('UPDATE conversions SET status = ? WHERE site_id = ? AND order_id = ?', status, siteId, order),
-      );
-      return r.changes > 0;
-    },
-    async setScanned(siteId, order, scanned) {
-      const r = await batcher.enqueue(() =>
-        run('UPDATE conversions SET scanned = MIN(?, tickets) WHERE site_id = ? AND order_id = ?', scanned, siteId, order),
-      );
-      return r.changes > 0;
-    },
+    ...sqliteConversions(access),
 
     async report(siteId, query) {
       const q = reportQueries(siteId, query, sqliteDialect);
