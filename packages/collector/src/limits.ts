@@ -32,6 +32,9 @@ declare module 'fastify' {
 }
 
 const WINDOW = 60_000;
+// Addresses remembered per limit within the window, in memory; the oldest go first. Each
+// route and the failure counter keep their own (the plugin's children ignore its global one).
+const CACHE = 100_000;
 
 const tooMany = (message: string, retryAfterS?: number) =>
   new HttpError(429, 'rate_limited', message, retryAfterS === undefined ? {} : { 'retry-after': String(retryAfterS) });
@@ -47,15 +50,14 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
   const authMax = options.authFailuresPerMinute ?? 10;
   await app.register(rateLimit, {
     global: false,
-    // One entry per address seen within the window, in memory; the oldest go first.
-    cache: 100_000,
+    cache: CACHE,
     // Beacons and pixels never read X-RateLimit-* on success: send them only with a 429.
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, c) =>
       tooMany(`too many requests from this address: at most ${c.max} a minute here; retry in ${c.after}`),
   });
 
-  const failures = authMax > 0 ? app.createRateLimit({ max: authMax, timeWindow: WINDOW }) : null;
+  const failures = authMax > 0 ? app.createRateLimit({ max: authMax, timeWindow: WINDOW, cache: CACHE } as Parameters<typeof app.createRateLimit>[0]) : null;
   const auth: AuthGuard = {
     async check(request) {
       if (!failures) return;
@@ -73,7 +75,7 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
   return {
     publicRoute: (flags = {}) => ({
       logLevel: 'warn',
-      config: { ...flags, ...(publicMax > 0 ? { rateLimit: { max: publicMax, timeWindow: WINDOW } } : {}) },
+      config: { ...flags, ...(publicMax > 0 ? { rateLimit: { max: publicMax, timeWindow: WINDOW, cache: CACHE } } : {}) },
     }),
     auth,
   };
