@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../dist/db/sqlite-store.js';
-import { migrate } from '../dist/db/open-sqlite.js';
+import * as rollupMigration from '../dist/db/migrations/0002-daily-rollups.js';
 import { ROLLUPS } from '../dist/rollups.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -55,8 +55,7 @@ db.transaction(() => {
 console.log(`raw rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 t0 = Date.now();
 for (const r of ROLLUPS) db.exec(`DROP TABLE ${r.table}; DROP TABLE ${r.orders}`);
-db.pragma('user_version = 1');
-migrate(db); // rebuilds the daily rollup from the raw tables
+db.exec(rollupMigration.up); // rebuilds the daily rollups from the raw tables
 db.exec('ANALYZE');
 const rollupRows = ROLLUPS.map((r) => `${r.table} ${db.prepare(`SELECT COUNT(*) AS n FROM ${r.table}`).get().n}`).join(', ');
 console.log(`daily rollup built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${rollupRows} rows `);

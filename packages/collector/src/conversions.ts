@@ -5,6 +5,7 @@ import { badRequest } from './errors.js';
 import { sha256 } from './ids.js';
 import { fromMinor, toMinor } from './money.js';
 import type { ConversionInput } from './schemas/conversion.js';
+import { checkSignature } from './signature.js';
 import type { ConversionRecord, ItemRecord, Site, Store, StoredConversion } from './store.js';
 import { iso, parseTs } from './time.js';
 
@@ -62,7 +63,9 @@ export function normalizeConversion(site: Site, input: ConversionInput, now: num
   };
 }
 
-export function recordConversion(store: Store, site: Site, record: ConversionRecord) {
+/** Records a conversion, after checking its signature where the site requires one. */
+export async function recordConversion(store: Store, site: Site, record: ConversionRecord, sig: string | undefined) {
+  await checkSignature(store, site, record, sig);
   return store.recordConversion(record, site.windowDays, attribute);
 }
 

@@ -12,6 +12,17 @@ export interface Site {
   windowDays: number;
   currency: string;
   createdAt: number;
+  /** Conversions must carry sig, an HMAC of order, value and currency with the site's secret. */
+  requireSignedConversions: boolean;
+  /** Hits, clicks and conversions sent with Sec-GPC: 1 are not stored. */
+  honorGpc: boolean;
+}
+
+/** A change to a site's settings; conversionSecret null removes the secret. */
+export interface SiteSettingsUpdate {
+  requireSignedConversions?: boolean;
+  honorGpc?: boolean;
+  conversionSecret?: string | null;
 }
 
 export interface EventRecord {
@@ -154,10 +165,14 @@ export interface Store {
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
 
-  createSite(site: Site, tokenHash: string): Promise<Site | Conflict>;
+  createSite(site: Site, tokenHash: string, conversionSecret?: string | null): Promise<Site | Conflict>;
   getSite(id: string): Promise<Site | null>;
   siteByTokenHash(tokenHash: string): Promise<Site | null>;
   setSiteToken(id: string, tokenHash: string): Promise<void>;
+  /** Applies the change and returns the updated site, or null if there is no such site. */
+  updateSiteSettings(id: string, update: SiteSettingsUpdate): Promise<Site | null>;
+  /** The secret that signed conversions are checked with; never shown again once set. */
+  getConversionSecret(id: string): Promise<string | null>;
 
   createEvent(siteId: string, event: EventRecord): Promise<EventRecord | Conflict>;
   getEvent(siteId: string, id: string): Promise<EventRecord | null>;

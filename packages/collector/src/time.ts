@@ -2,6 +2,8 @@ export const MINUTE = 60_000;
 export const DAY = 86_400_000;
 
 const EARLIEST = Date.UTC(2000, 0, 1);
+/** The last instant an ISO 8601 string with a four-digit year can name. */
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Allowed clock skew for client-supplied times in the future. */
 const SKEW = 5 * MINUTE;
 
@@ -15,7 +17,6 @@ export function parseTs(value: string | number, now: number): number | string {
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
-const LATEST = Date.UTC(10000, 0, 1);
 
 /**
  * A report bound: a bare date (YYYY-MM-DD) is that whole UTC day; also an ISO 8601 time or
@@ -34,7 +35,7 @@ export function parseDay(value: string, end: boolean): number | null {
   } else {
     return null;
   }
-  return Number.isFinite(ms) && ms <= LATEST ? ms : null;
+  return Number.isFinite(ms) && ms >= 0 && ms <= LATEST + DAY ? ms : null;
 }
 
 /** from/to of a report or list; by default the last 30 days. A message naming the bad bound otherwise. */
@@ -47,6 +48,12 @@ export function parseRange(q: { from?: string; to?: string }, now: number): { fr
   if (from === null) return bad('from');
   if (from >= to) return 'from must be before to';
   return { from, to };
+}
+
+/** An instant from 2000 to 9999 (ISO 8601 or epoch ms), e.g. an event's start; null if not. */
+export function parseInstant(value: string | number): number | null {
+  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  return Number.isFinite(ms) && ms >= EARLIEST && ms <= LATEST ? Math.floor(ms) : null;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

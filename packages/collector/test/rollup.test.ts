@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrate } from '../src/db/open-sqlite.js';
+import * as rollupMigration from '../src/db/migrations/0002-daily-rollups.js';
 import { sqliteDialect } from '../src/db/sqlite-store.js';
 import { reportQueries } from '../src/report.js';
 import { ROLLUPS } from '../src/rollups.js';
@@ -62,8 +62,7 @@ describe('the daily rollup', () => {
   it('is rebuilt from the raw tables by its migration', async () => {
     const before = strip(await report(t, 'by=channel'));
     for (const r of ROLLUPS) t.db.exec(`DROP TABLE ${r.table}; DROP TABLE ${r.orders}`);
-    t.db.pragma('user_version = 1');
-    migrate(t.db);
+    t.db.exec(rollupMigration.up);
     expect(strip(await report(t, 'by=channel'))).toEqual(before);
   });
 

@@ -6,18 +6,23 @@ import { migrations } from './migrations/index.js';
 
 export type Sqlite = Database.Database;
 
-/** Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations. */
-export function openSqlite(file: string): Sqlite {
+/**
+ * Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations.
+ * `wal` is true when the WAL is on: the caller then owes an fsync of it before acknowledging
+ * (wal-sync.ts); otherwise every commit syncs itself.
+ */
+export function openSqlite(file: string): { db: Sqlite; wal: boolean } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before we acknowledge; group commit amortises the fsync.
-  db.pragma('synchronous = FULL');
+  const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  // NORMAL in WAL mode: a commit reaches the OS without blocking the event loop on fsync;
+  // the batcher fsyncs the WAL off-thread before it acknowledges. FULL where there is no WAL.
+  db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   registerSketchFunctions(db);
   migrate(db);
-  return db;
+  return { db, wal };
 }
 
 /** SQL access to the distinct-visitor sketches of the daily rollups (see sketch.ts). */

@@ -1,46 +1,26 @@
+// The SQLite store: one connection, cached statements, writes through the group commit.
+// Sites and conversions live in their own files (sqlite-sites.ts, sqlite-conversions.ts).
 import type { Statement } from 'better-sqlite3';
-import type { Channel } from '@linktrail/tracker';
-import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
 import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
-import type {
-  Affiliate,
-  Code,
-  Conflict,
-  EventRecord,
-  HitRecord,
-  OrderStatus,
-  Site,
-  Store,
-  StoredConversion,
-} from '../store.js';
+import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
-import { ROLLUPS, RollupBatch, type OrderFacts, type RollupFacts } from '../rollups.js';
+import type { Affiliate, Code, Conflict, EventRecord, HitRecord, Store } from '../store.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
+import type { Row, SqliteAccess } from './sqlite-access.js';
+import { sqliteConversions } from './sqlite-conversions.js';
+import { sqliteSites } from './sqlite-sites.js';
+import { createWalSync, noSync } from './wal-sync.js';
 
 export const sqliteDialect: Dialect = {
   day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`,
   dayNumber: (col) => `strftime('%Y-%m-%d', ${col} * 86400, 'unixepoch')`,
   sketchUnion: (col) => `lt_sketch_union(${col})`,
 };
-const DAY_MS = 86_400_000;
-const CANDIDATE_LIMIT = 20;
+export const DAY_MS = 86_400_000;
 
-type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function toSite(r: Row): Site {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    url: String(r.url),
-    platformHosts: JSON.parse(String(r.platform_hosts)) as string[],
-    windowDays: Number(r.window_days),
-    currency: String(r.currency),
-    createdAt: Number(r.created_at),
-  };
-}
 
 const toEvent = (r: Row): EventRecord => ({
   id: String(r.id),
@@ -73,7 +53,8 @@ function isUniqueViolation(error: unknown): boolean {
 const CONFLICT: Conflict = { conflict: true };
 
 export function createSqliteStore(file: string): Store & { db: Sqlite } {
-  const db = openSqlite(file);
+  const { db, wal } = openSqlite(file);
+  const walSync = wal && file !== ':memory:' ? createWalSync(file) : noSync;
   // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
   const rollup = new RollupBatch();
   const rollupColumns = new Map<string, string[]>(
@@ -100,7 +81,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       rollup.clear();
     }
   };
-  const batcher = createBatcher(db, flushRollups);
+  const batcher = createBatcher(db, walSync, flushRollups);
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
@@ -122,45 +103,8 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       throw error;
     }
   }
-
-  function readConversion(siteId: string, order: string): StoredConversion | null {
-    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-    if (!r) return null;
-    const items = all(
-      'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = ? AND order_id = ? ORDER BY idx',
-      siteId,
-      order,
-    ).map((i) => ({ type: String(i.type), qty: Number(i.qty), priceMinor: Number(i.price_minor) }));
-    const attribution: Attribution = {
-      link:
-        r.link_code === null
-          ? null
-          : { code: String(r.link_code), affiliate: str(r.link_affiliate), cid: String(r.link_cid), ts: Number(r.link_ts) },
-      channel: String(r.channel) as Attribution['channel'],
-      source: str(r.source),
-      utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign) },
-      rule: String(r.rule),
-      candidates: JSON.parse(String(r.candidates)) as Attribution['candidates'],
-    };
-    return {
-      siteId,
-      order,
-      ts: Number(r.ts),
-      event: str(r.event),
-      type: String(r.type),
-      currency: String(r.currency),
-      valueMinor: Number(r.value_minor),
-      tickets: Number(r.tickets),
-      items,
-      customer: str(r.customer),
-      vid: str(r.vid),
-      cid: str(r.cid),
-      status: String(r.status) as OrderStatus,
-      scanned: Number(r.scanned),
-      newCustomer: Number(r.new_customer) === 1,
-      attribution,
-    };
-  }
+  const access: SqliteAccess = { get, all, run, write: (job) => batcher.enqueue(job), insertOrConflict };
+  const conversions = sqliteConversions(access, rollup);
 
   type Counted = { siteId: string; ts: number; facts: RollupFacts; change: { visits?: number; clicks?: number; previews?: number; hash?: number } };
 
@@ -210,74 +154,16 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
     channel, source, code, event, utm_source: null, utm_medium: null, utm_campaign: null,
   });
 
-  /** A stored conversion's contribution to the order rollups, read from its row. */
-  function countOrder(siteId: string, order: string, sign: 1 | -1, only?: 'scanned', scannedDelta = 0) {
-    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-    if (!r) return;
-    const facts: OrderFacts = {
-      channel: String(r.channel),
-      source: str(r.source),
-      code: str(r.link_code),
-      event: str(r.event),
-      utm_source: str(r.utm_source),
-      utm_medium: str(r.utm_medium),
-      utm_campaign: str(r.utm_campaign),
-      currency: String(r.currency),
-      type: String(r.type),
-    };
-    const change =
-      only === 'scanned'
-        ? { scanned: scannedDelta }
-        : {
-            orders: sign,
-            tickets: sign * Number(r.tickets),
-            revenue: sign * Number(r.value_minor),
-            new_customers: sign * Number(r.new_customer),
-            scanned: sign * Number(r.scanned),
-          };
-    rollup.addOrder(siteId, Math.floor(Number(r.ts) / DAY_MS), facts, change);
-  }
-
   /** Called at the end of a job, once all its statements succeeded (a failed job adds nothing). */
   const count = (counted: Counted[]) => {
     for (const c of counted) rollup.add(c.siteId, Math.floor(c.ts / DAY_MS), c.facts, c.change);
   };
 
-  function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
-    const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
-      LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
-      WHERE k.site_id = ? AND k.kind = 'click' AND k.ts <= ?`;
-    const rows = vid ? all(`${select} AND k.vid = ? ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, ts, vid) : [];
-    if (cid && !rows.some((r) => r.cid === cid)) {
-      const byCid = get(`${select} AND k.cid = ?`, siteId, ts, cid);
-      if (byCid) rows.push(byCid);
-    }
-    return rows
-      .map((r) => ({ cid: String(r.cid), ts: Number(r.ts), code: String(r.code), affiliate: str(r.affiliate), codeEvent: str(r.code_event) }))
-      .sort((a, b) => b.ts - a.ts);
-  }
-
-  function visitCandidates(siteId: string, vid: string | null, ts: number): VisitCandidate[] {
-    if (!vid) return [];
-    return all(
-      `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
-       WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
-      siteId, vid, ts,
-    ).map((r) => ({
-      ts: Number(r.ts),
-      channel: String(r.channel) as Channel,
-      source: str(r.source),
-      cid: str(r.cid),
-      touch: Number(r.touch) === 1,
-      utmSource: str(r.utm_source),
-      utmMedium: str(r.utm_medium),
-      utmCampaign: str(r.utm_campaign),
-    }));
-  }
-
   return {
     kind: 'sqlite',
     db,
+
+    ...sqliteSites(access),
 
     async getSetting(key) {
       return str(get('SELECT value FROM settings WHERE key = ?', key)?.value);
@@ -286,28 +172,6 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       await batcher.enqueue(() =>
         run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value),
       );
-    },
-
-    createSite(site, tokenHash) {
-      return insertOrConflict(() => {
-        run(
-          `INSERT INTO sites (id, name, url, platform_hosts, window_days, currency, token_hash, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          site.id, site.name, site.url, JSON.stringify(site.platformHosts), site.windowDays, site.currency, tokenHash, site.createdAt,
-        );
-        return site;
-      });
-    },
-    async getSite(id) {
-      const r = get('SELECT * FROM sites WHERE id = ?', id);
-      return r ? toSite(r) : null;
-    },
-    async siteByTokenHash(tokenHash) {
-      const r = get('SELECT * FROM sites WHERE token_hash = ?', tokenHash);
-      return r ? toSite(r) : null;
-    },
-    async setSiteToken(id, tokenHash) {
-      await batcher.enqueue(() => run('UPDATE sites SET token_hash = ? WHERE id = ?', tokenHash, id));
     },
 
     createEvent(siteId, e) {
@@ -400,80 +264,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       });
     },
 
-    recordConversion(conv, windowDays, decide) {
-      return batcher.enqueue(() => {
-        const existing = readConversion(conv.siteId, conv.order);
-        if (existing) return { created: false, conversion: existing };
-        let vid = conv.vid;
-        if (!vid && conv.cid) {
-          vid =
-            str(get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid) ??
-            str(get('SELECT vid FROM visits WHERE site_id = ? AND cid = ? LIMIT 1', conv.siteId, conv.cid)?.vid);
-        }
-        const attribution = decide({
-          ts: conv.ts,
-          event: conv.event,
-          windowDays,
-          clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts),
-          visits: visitCandidates(conv.siteId, vid, conv.ts),
-        });
-        let newCustomer = false;
-        if (conv.customer && conv.type === 'purchase') {
-          const r = run(
-            'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            conv.siteId, conv.customer, conv.order, conv.ts,
-          );
-          newCustomer = r.changes === 1;
-        }
-        const { link, utm } = attribution;
-        run(
-          `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
-             new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
-             utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
-          conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
-          link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
-          utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
-        );
-        conv.items.forEach((item, idx) =>
-          run(
-            'INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor) VALUES (?, ?, ?, ?, ?, ?)',
-            conv.siteId, conv.order, idx, item.type, item.qty, item.priceMinor,
-          ),
-        );
-        countOrder(conv.siteId, conv.order, 1);
-        const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
-        return { created: true, conversion: stored };
-      });
-    },
-
-    async getConversion(siteId, order) {
-      return readConversion(siteId, order);
-    },
-    async setOrderStatus(siteId, order, status) {
-      return batcher.enqueue(() => {
-        const before = get('SELECT status FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-        if (!before) return false;
-        // Only completed orders are in the figures: leaving or re-entering moves the rollups.
-        const was = before.status === 'completed';
-        const is = status === 'completed';
-        if (was && !is) countOrder(siteId, order, -1);
-        run('UPDATE conversions SET status = ? WHERE site_id = ? AND order_id = ?', status, siteId, order);
-        if (!was && is) countOrder(siteId, order, 1);
-        return true;
-      });
-    },
-    async setScanned(siteId, order, scanned) {
-      return batcher.enqueue(() => {
-        const before = get('SELECT status, scanned, tickets FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-        if (!before) return false;
-        const now = Math.min(scanned, Number(before.tickets));
-        run('UPDATE conversions SET scanned = ? WHERE site_id = ? AND order_id = ?', now, siteId, order);
-        if (before.status === 'completed' && now !== Number(before.scanned)) countOrder(siteId, order, 1, 'scanned', now - Number(before.scanned));
-        return true;
-      });
-    },
+    ...conversions,
 
     async listOrders(siteId, query) {
       const q = orderListQuery(siteId, query);
@@ -496,6 +287,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
 
     async close() {
       await batcher.drain();
+      walSync.close();
       db.close();
     },
   };

@@ -14,8 +14,9 @@ export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
   siteScope(app, ctx, (scope) => {
     scope.post('/api/sites/:site/conversions', { schema: { body: conversionBody }, bodyLimit: 64 * 1024 }, async (request, reply) => {
       const site = request.site!;
-      const record = normalizeConversion(site, request.body as ConversionInput, ctx.now());
-      const { created, conversion } = await recordConversion(ctx.store, site, record);
+      const input = request.body as ConversionInput;
+      const record = normalizeConversion(site, input, ctx.now());
+      const { created, conversion } = await recordConversion(ctx.store, site, record, input.sig);
       return reply.code(created ? 201 : 200).send({ conversion: conversionView(conversion) });
     });
 
