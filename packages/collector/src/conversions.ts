@@ -3,7 +3,7 @@
 import { attribute } from './attribution.js';
 import { badRequest } from './errors.js';
 import { sha256 } from './ids.js';
-import { fromMinor, toMinor } from './money.js';
+import { fromMinor, MAX_MINOR, toMinor } from './money.js';
 import type { ConversionInput } from './schemas/conversion.js';
 import { checkSignature } from './signature.js';
 import type { ConversionRecord, ItemRecord, Site, Store, StoredConversion } from './store.js';
@@ -27,18 +27,18 @@ export function normalizeConversion(site: Site, input: ConversionInput, now: num
   const items: ItemRecord[] = (input.items ?? []).map((item, i) => {
     const priceMinor = money(item.price, names.price(i));
     // Reports multiply qty by price: every line total must stay an exact integer.
-    if (!Number.isSafeInteger(item.qty * priceMinor)) throw badRequest(`${names.line(i)}: quantity times price is too large`);
+    if (item.qty * priceMinor > MAX_MINOR) throw badRequest(`${names.line(i)}: quantity times price is too large`);
     return { type: item.type, qty: item.qty, priceMinor };
   });
   const itemsTotal = items.reduce((sum, i) => sum + i.qty * i.priceMinor, 0);
-  if (!Number.isSafeInteger(itemsTotal)) throw badRequest('items add up to an amount that is too large');
+  if (itemsTotal > MAX_MINOR) throw badRequest('items add up to an amount that is too large');
   const type = input.type ?? 'purchase';
   let valueMinor: number;
   if (input.value !== undefined) valueMinor = money(input.value, 'value');
   else if (items.length > 0) valueMinor = itemsTotal;
   else if (type === 'purchase') throw badRequest('value is required for a purchase (or items with prices)', 'missing_value');
   else valueMinor = 0;
-  if (!Number.isSafeInteger(valueMinor)) throw badRequest('value is too large');
+  if (valueMinor > MAX_MINOR) throw badRequest('value is too large');
 
   let ts = now;
   if (input.ts !== undefined) {

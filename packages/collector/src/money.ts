@@ -14,6 +14,9 @@ export function minorDigits(currency: string): number | null {
   return d;
 }
 
+/** One order's ceiling: 10^12 minor units (ten billion euros), so daily sums stay exact int64s. */
+export const MAX_MINOR = 1e12;
+
 const DECIMAL = /^(\d{1,16})(?:\.(\d{1,20}))?$/;
 
 /**
@@ -38,7 +41,7 @@ export function toMinor(value: string | number, currency: string): number | stri
     return `has more decimals than ${currency.toUpperCase()} allows (${digits})`;
   }
   const minor = BigInt(m[1]!) * 10n ** BigInt(digits) + BigInt(frac.slice(0, digits).padEnd(digits, '0') || '0');
-  if (minor > BigInt(Number.MAX_SAFE_INTEGER)) return 'is too large';
+  if (minor > BigInt(MAX_MINOR)) return `is too large (at most ${MAX_MINOR} minor units)`;
   return Number(minor);
 }
 

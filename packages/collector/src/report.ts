@@ -254,13 +254,14 @@ export function emptyRow(): ReportRow {
     previews: 0,
     orders: 0,
     tickets: 0,
-    revenue: {},
+    // No prototype: a conversion type or currency named "constructor" is just a key.
+    revenue: Object.create(null) as Record<string, number>,
     conversion_rate: null,
     new_customers: 0,
     scanned: 0,
     unscanned: 0,
     attendance_rate: null,
-    conversions: {},
+    conversions: Object.create(null) as Record<string, number>,
   };
 }
 

@@ -138,3 +138,29 @@ describe('explanation', () => {
     expect(json(res).error).toBe('not_found');
   });
 });
+
+describe('many later candidates', () => {
+  it('a touch followed by 25 direct visits still gives the channel', async () => {
+    await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://l.instagram.com/' });
+    for (let i = 0; i < 25; i++) {
+      t.clock.advance(40 * MINUTE);
+      await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: '' });
+    }
+    const a = await buy({ order: 'o1', vid: 'visitor-aaaa' });
+    expect([a.channel, a.source, a.rule]).toEqual(['social', 'instagram', 'link:none channel:last_touch']);
+  });
+
+  it('an eligible click behind 25 clicks on another event’s code still wins', async () => {
+    for (const id of ['fest', 'gig']) {
+      await t.app.inject({ method: 'POST', url: '/api/sites/acme/events', headers: t.auth, payload: { id, name: id, url: `https://tickets.example.com/e/${id}` } });
+    }
+    await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'gig-only', event: 'gig' } });
+    await click('visitor-aaaa', 'mia');
+    for (let i = 0; i < 25; i++) {
+      t.clock.advance(MINUTE);
+      await click('visitor-aaaa', 'gig-only');
+    }
+    const a = await buy({ order: 'o1', vid: 'visitor-aaaa', event: 'fest' });
+    expect(a.link.code).toBe('mia');
+  });
+});

@@ -53,15 +53,15 @@ describe('orders', () => {
     ['EUR', '45.5', 4550, '45.50'],
     ['JPY', '4500', 4500, '4500'],
     ['KWD', '12.345', 12345, '12.345'],
-    ['EUR', '90071992547409.91', 9007199254740991, '90071992547409.91'],
+    ['EUR', '10000000000.00', 1_000_000_000_000, '10000000000.00'],
   ])('stores %s %s exactly as %i minor units', async (currency, value, minor, back) => {
     const res = await postback(t, { order: `o-${currency}-${minor}`, value, currency });
     expect(res.statusCode).toBe(201);
     expect(json(res).conversion).toMatchObject({ value_minor: minor, value: back, currency });
   });
 
-  it('rejects an amount beyond exact integers, and a JPY amount with decimals', async () => {
-    expect((await postback(t, { order: 'big', value: '90071992547409.93' })).statusCode).toBe(400);
+  it("rejects an amount beyond one order's ceiling, and a JPY amount with decimals", async () => {
+    expect((await postback(t, { order: 'big', value: '10000000000.01' })).statusCode).toBe(400);
     const res = await postback(t, { order: 'jpy', value: '10.5', currency: 'JPY' });
     expect(res.statusCode).toBe(400);
     expect(json(res).message).toMatch(/value has more decimals than JPY allows \(0\)/);
@@ -130,5 +130,28 @@ describe('orders', () => {
     const res = await t.app.inject({ method: 'POST', url: '/collect', payload: { kind: 'conversion', site: 'acme', vid: 'visitor-aaaa', value: '1' } });
     expect(res.statusCode).toBe(400);
     expect(json(res).message).toMatch(/order/);
+  });
+});
+
+describe('hostile conversions', () => {
+  it('a conversion type named constructor is counted like any other and breaks no report', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/collect', payload: { kind: 'conversion', site: 'acme', vid: 'visitor-aaaa', order: 'g1', type: 'constructor' } });
+    expect(res.statusCode).toBe(204);
+    for (const by of ['channel', 'affiliate', 'code']) {
+      const r = await report(t, `by=${by}`);
+      expect(r.totals.conversions).toEqual({ constructor: 1 });
+    }
+    const raw = await report(t, 'by=channel&from=2026-05-01T00:00:01Z&to=2026-06-02T00:00:00Z');
+    expect(raw.totals.conversions).toEqual({ constructor: 1 });
+  });
+
+  it('public conversions cannot be backdated: the pixel and the script record them now', async () => {
+    const past = '2024-01-01T00:00:00Z';
+    await t.app.inject({ method: 'POST', url: '/collect', payload: { kind: 'conversion', site: 'acme', vid: 'visitor-aaaa', order: 's1', value: '1', ts: past } });
+    await t.app.inject({ method: 'GET', url: `/p.gif?site=acme&order=p1&value=1&ts=${past}` });
+    for (const order of ['s1', 'p1']) {
+      const c = json(await t.app.inject({ method: 'GET', url: `/api/sites/acme/conversions/${order}`, headers: t.auth }));
+      expect(c.conversion.ts).toBe(new Date(t.clock.now).toISOString());
+    }
   });
 });

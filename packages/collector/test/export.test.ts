@@ -96,10 +96,10 @@ describe('CSV export', () => {
     expect(lines.at(-1)!.slice(0, 2)).toEqual(['Total', '']);
   });
 
-  it('keeps an order of Number.MAX_SAFE_INTEGER minor units exact', async () => {
-    await postback(t, { order: 'big', value: '90071992547409.91', tickets: 1 });
+  it('keeps an order at the ceiling of 10^12 minor units exact', async () => {
+    await postback(t, { order: 'big', value: '9999999999.99', tickets: 1 });
     const [header, ...lines] = await csv('by=channel');
-    expect(lines.at(-1)![header!.indexOf('revenue_EUR')]).toBe('90071992547409.91');
+    expect(lines.at(-1)![header!.indexOf('revenue_EUR')]).toBe('9999999999.99');
   });
 
   it('an empty report still has its header and totals', async () => {
@@ -158,10 +158,10 @@ describe('XLSX export', () => {
   });
 
   it('holds the largest exact order as the nearest spreadsheet number', async () => {
-    await postback(t, { order: 'big', value: '90071992547409.91', tickets: 1 });
+    await postback(t, { order: 'big', value: '9999999999.99', tickets: 1 });
     const { sheet, rows } = await xlsx('by=channel');
     const header = rows[0] as string[];
-    expect(sheet.getRow(rows.length).getCell(header.indexOf('revenue_EUR') + 1).value).toBeCloseTo(90071992547409.91, 1);
+    expect(sheet.getRow(rows.length).getCell(header.indexOf('revenue_EUR') + 1).value).toBeCloseTo(9999999999.99, 2);
   });
 });
 

@@ -159,6 +159,10 @@ describe("a promoter's token", () => {
     const row = organiser.rows.find((x: any) => x.key === 'mia');
     expect(row).toMatchObject({ orders: 1, parent: null, team: { orders: 2, revenue: { EUR: 5500 } } });
     expect(organiser.rows.find((x: any) => x.key === 'lea')).toMatchObject({ orders: 1, parent: 'mia' });
+    // The recruit sees their own row only: not who recruited them.
+    const leaView = await meReport(leaToken, 'affiliate');
+    expect(leaView.rows.map((x: any) => [x.key, x.parent])).toEqual([['lea', null]]);
+    expect(JSON.stringify(leaView)).not.toContain('mia');
   });
 
   it('a wrong token is a 401', async () => {

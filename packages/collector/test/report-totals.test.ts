@@ -88,9 +88,11 @@ describe('report totals', () => {
     expect(rowFor(r, 'gig')!.revenue).toEqual({ JPY: 4500, KWD: 12345, USD: 1000 });
   });
 
-  it('an order of Number.MAX_SAFE_INTEGER minor units is reported exactly', async () => {
-    expect((await postback(t, { order: 'big', value: '90071992547409.91', tickets: 1 })).statusCode).toBe(201);
-    expect((await report(t, 'by=channel')).totals.revenue).toEqual({ EUR: Number.MAX_SAFE_INTEGER });
+  it('orders at the ceiling of 10^12 minor units add up exactly, and one past it is refused', async () => {
+    expect((await postback(t, { order: 'big', value: '10000000000.00', tickets: 1 })).statusCode).toBe(201);
+    expect((await postback(t, { order: 'big2', value: '9999999999.99', tickets: 1 })).statusCode).toBe(201);
+    expect((await postback(t, { order: 'too-big', value: '10000000000.01', tickets: 1 })).statusCode).toBe(400);
+    expect((await report(t, 'by=channel')).totals.revenue).toEqual({ EUR: 1_999_999_999_999 });
   });
 
   it('attendance_rate is scanned over tickets, and null without tickets', async () => {

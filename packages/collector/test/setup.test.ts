@@ -141,3 +141,36 @@ describe('public endpoints', () => {
     expect(json(res).error).toBe('not_found');
   });
 });
+
+describe('click ids in shared landing URLs', () => {
+  const land = (vid: string, url: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/collect',
+      headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA, accept: 'application/json' },
+      payload: JSON.stringify({ site: 'acme', vid, url, referrer: 'https://l.instagram.com/' }),
+    });
+
+  it("a landing URL shared on is a click of the new visitor's own, and the first keeps theirs", async () => {
+    await post('/codes', { code: 'mia' });
+    const r = await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': BROWSER_UA } });
+    const url = r.headers.location as string;
+    const cid = new URL(url).searchParams.get('lt_cid');
+    expect(json(await land('visitor-aaaa', url)).cid).toBe(cid);
+    const second = json(await land('visitor-bbbb', url));
+    expect(second.cid).not.toBe(cid);
+    expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ clicks: 2, visits: 2 });
+    const buy = await t.app.inject({ method: 'POST', url: '/api/sites/acme/conversions', headers: t.auth, payload: { order: 'A1', value: '1', vid: 'visitor-aaaa' } });
+    expect(json(buy).conversion.attribution.link).toMatchObject({ code: 'mia', cid });
+  });
+
+  it('a person landing on a click id first fetched by a preview bot turns the preview into a click', async () => {
+    await post('/codes', { code: 'mia' });
+    const r = await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': 'WhatsApp/2.23.20.0 A' } });
+    expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ clicks: 0, previews: 1 });
+    await land('visitor-aaaa', r.headers.location as string);
+    expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ clicks: 1, previews: 0 });
+    const raw = await report(t, 'by=code&from=2026-06-01T00:00:00.001Z&to=2026-06-02T00:00:00Z');
+    expect(rowFor(raw, 'mia')).toMatchObject({ clicks: 1, previews: 0 });
+  });
+});

@@ -116,6 +116,8 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
   }
   // No verdict is coming now (tracking off, consent pending): ready() gives the stored touch.
   if (off || !granted) settle();
+  // Nor will checkout code wait on a stalled collector for more than two seconds.
+  setTimeout(settle, 2e3);
 
   return (command: unknown, a?: unknown, b?: unknown) => {
     try {

@@ -188,6 +188,20 @@ describe('ready()', () => {
     expect(ready(t.lt)).toMatchObject({ vid: SERVER_VID, clickId: 'bmV3ZXItY2xpY2staWQtMTI' });
   });
 
+  it('stops waiting for a collector that does not answer after two seconds, with the stored touch', () => {
+    landFromMia();
+    visit(CHECKOUT, EVENT_PAGE);
+    vi.useFakeTimers();
+    try {
+      const t = load();
+      expect(ready(t.lt)).toBeUndefined();
+      vi.advanceTimersByTime(2000);
+      expect(ready(t.lt)).toMatchObject({ clickId: CID, affiliate: 'mia' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('answers at once when tracking is off', () => {
     vi.stubGlobal('navigator', Object.assign(Object.create(navigator) as Navigator, { webdriver: true }));
     const t = load();

@@ -81,27 +81,34 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
     };
   }
 
-  function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
+  /** The visitor's latest clicks, plus (however many came after it) the latest eligible one. */
+  function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number, since: number, event: string | null): ClickCandidate[] {
     const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
       LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
       WHERE k.site_id = ? AND k.kind = 'click' AND k.ts <= ?`;
     const rows = vid ? all(`${select} AND k.vid = ? ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, ts, vid) : [];
-    if (cid && !rows.some((r) => r.cid === cid)) {
-      const byCid = get(`${select} AND k.cid = ?`, siteId, ts, cid);
-      if (byCid) rows.push(byCid);
+    const add = (r: Record<string, unknown> | undefined) => {
+      if (r && !rows.some((x) => x.cid === r.cid)) rows.push(r);
+    };
+    if (vid) {
+      add(get(`${select} AND k.vid = ? AND k.ts >= ? AND (c.event IS NULL OR ? IS NULL OR c.event = ?) ORDER BY k.ts DESC LIMIT 1`, siteId, ts, vid, since, event, event));
     }
+    if (cid) add(get(`${select} AND k.cid = ?`, siteId, ts, cid));
     return rows
       .map((r) => ({ cid: String(r.cid), ts: Number(r.ts), code: String(r.code), affiliate: str(r.affiliate), codeEvent: str(r.code_event) }))
       .sort((a, b) => b.ts - a.ts);
   }
 
-  function visitCandidates(siteId: string, vid: string | null, ts: number): VisitCandidate[] {
+  /** The visitor's latest visits, plus (however many came after it) the latest touch in the window. */
+  function visitCandidates(siteId: string, vid: string | null, ts: number, since: number): VisitCandidate[] {
     if (!vid) return [];
-    return all(
-      `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
-       WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
-      siteId, vid, ts,
-    ).map((r) => ({
+    const select = 'SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits WHERE site_id = ? AND vid = ? AND ts <= ?';
+    const rows = all(`${select} ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, vid, ts);
+    if (!rows.some((r) => Number(r.touch) === 1 && Number(r.ts) >= since)) {
+      const touch = get(`${select} AND touch = 1 AND ts >= ? ORDER BY ts DESC LIMIT 1`, siteId, vid, ts, since);
+      if (touch) rows.push(touch);
+    }
+    return rows.map((r) => ({
       ts: Number(r.ts),
       channel: String(r.channel) as Channel,
       source: str(r.source),
@@ -128,8 +135,8 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           ts: conv.ts,
           event: conv.event,
           windowDays,
-          clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts),
-          visits: visitCandidates(conv.siteId, vid, conv.ts),
+          clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts, conv.ts - windowDays * DAY_MS, conv.event),
+          visits: visitCandidates(conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
         });
         let newCustomer = false;
         if (conv.customer && conv.type === 'purchase') {

@@ -6,6 +6,7 @@ import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../rep
 import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Affiliate, Code, Conflict, EventRecord, HitRecord, Store } from '../store.js';
+import { randomId } from '../ids.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 import type { Row, SqliteAccess } from './sqlite-access.js';
@@ -111,10 +112,21 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
   function writeHit(h: HitRecord, counted: Counted[]): void {
     let click = 0;
     if (h.code && h.cid && h.nav === null && !h.bot) {
-      const known = get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid);
+      let known = get('SELECT vid, kind, ts, code, event, channel, source FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid);
+      if (known && known.vid !== null && known.vid !== h.vid) {
+        // Someone else's landing URL, shared on: a click of this visitor's own, never theirs.
+        h.cid = randomId(12);
+        known = undefined;
+      }
       if (known) {
         // The landing of a shortlink redirect: the same click, now with its visitor.
-        if (known.vid !== h.vid) run('UPDATE clicks SET vid = ? WHERE site_id = ? AND cid = ?', h.vid, h.siteId, h.cid);
+        run("UPDATE clicks SET vid = ?, kind = 'click' WHERE site_id = ? AND cid = ?", h.vid, h.siteId, h.cid);
+        if (known.kind === 'preview') {
+          // A person followed what a preview fetcher had opened: it was a click after all.
+          const facts = clickFacts(String(known.channel), str(known.source), String(known.code), str(known.event));
+          counted.push({ siteId: h.siteId, ts: Number(known.ts), facts, change: { clicks: 1, previews: -1 } });
+          click = 1;
+        }
       } else {
         const code = get('SELECT event FROM codes WHERE site_id = ? AND code = ?', h.siteId, h.code);
         const event = str(code?.event) ?? h.event;

@@ -47,7 +47,8 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (vid) writeVid(request, reply, vid);
     if (body.kind === 'conversion') {
       const input = body as ConversionInput;
-      const record = normalizeConversion(site, { ...input, vid: vid ?? undefined }, ctx.now());
+      // Only an authenticated postback may backdate: a public conversion happens now.
+      const record = normalizeConversion(site, { ...input, ts: undefined, vid: vid ?? undefined }, ctx.now());
       await recordConversion(ctx.store, site, record, input.sig);
       return null;
     }

@@ -50,7 +50,8 @@ export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (gpcOptOut(site, request)) return sendGif(reply);
       const vid = readVid(request) ?? q.vid;
       const { item, site: _site, sig, ...rest } = q;
-      const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now(), PIXEL_ITEMS);
+      // ts: only an authenticated postback may backdate; a pixel fires now.
+      const record = normalizeConversion(site, { ...rest, ts: undefined, vid, items: parseItems(item ?? []) }, ctx.now(), PIXEL_ITEMS);
       await recordConversion(ctx.store, site, record, sig);
       if (vid) writeVid(request, reply, vid);
     } catch (error) {

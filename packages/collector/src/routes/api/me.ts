@@ -49,10 +49,12 @@ export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get('/api/me/report', { schema: { querystring: reportQuerystring } }, async (request, reply) => {
     const { site, affiliate } = await me(request);
-    const { codes } = await team(ctx, site, affiliate);
+    const { codes, affiliates } = await team(ctx, site, affiliate);
     const params = request.query as ReportParams;
     const query = { ...parseReportQuery(params, ctx.now()), codes: codes.map((c) => c.code) };
-    return sendReport(reply, site.id, await runReport(ctx, site.id, query), params.format, ctx.now());
+    // Their team only, cut off at themselves: whoever recruited them stays out of sight.
+    const own = affiliates.map((a) => (a.id === affiliate.id ? { ...a, parent: null } : a));
+    return sendReport(reply, site.id, await runReport(ctx, site.id, query, own), params.format, ctx.now());
   });
 
   app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {

@@ -7,6 +7,7 @@ import { DIMENSIONS, type Dimension, type ReportQuery } from '../../report.js';
 import { slug } from '../../schemas/common.js';
 import { iso, parseRange } from '../../time.js';
 import { withTeams } from '../../teams.js';
+import type { Affiliate } from '../../store.js';
 import { siteScope } from './scope.js';
 
 export const reportQuerystring = {
@@ -97,10 +98,12 @@ export function parseReportQuery(q: ReportParams, now: number): ReportQuery {
   return { dims: dims as Dimension[], ...range, event: q.event ?? null };
 }
 
-/** Runs a report and shapes the answer; by=affiliate rows carry their team's roll-up. */
-export async function runReport(ctx: Ctx, siteId: string, query: ReportQuery) {
+/** Runs a report and shapes the answer; by=affiliate rows carry their team's roll-up, among
+ *  `affiliates` (default: all of the site's; a promoter passes only their own team). */
+export async function runReport(ctx: Ctx, siteId: string, query: ReportQuery, affiliates?: Affiliate[]) {
   const { rows, totals } = await ctx.store.report(siteId, query);
-  const shaped = query.dims.length === 1 && query.dims[0] === 'affiliate' ? withTeams(rows, await ctx.store.listAffiliates(siteId)) : rows;
+  const byAffiliate = query.dims.length === 1 && query.dims[0] === 'affiliate';
+  const shaped = byAffiliate ? withTeams(rows, affiliates ?? (await ctx.store.listAffiliates(siteId))) : rows;
   return { by: query.dims.join(','), from: iso(query.from), to: iso(query.to), event: query.event, rows: shaped, totals };
 }
 
