@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classify, normalizeHost, TOUCH_CHANNELS, type Channel } from '../src/classify';
 import { CLICK_IDS, readParams } from '../src/params';
@@ -11,7 +11,11 @@ interface Case {
   platformHosts: string[];
 }
 
-const cases: Case[] = readFileSync(new URL('../../../../shared/data/referrer-cases.jsonl', import.meta.url), 'utf8')
+// A copy of the product's worked cases (shared/data beside the repository), so a clone
+// tests on its own; the test below fails when the shared file has moved on from it.
+const FIXTURE = new URL('./fixtures/referrer-cases.jsonl', import.meta.url);
+const SHARED = new URL('../../../../shared/data/referrer-cases.jsonl', import.meta.url);
+const cases: Case[] = readFileSync(FIXTURE, 'utf8')
   .split('\n')
   .filter((line) => line.trim())
   .map((line) => JSON.parse(line) as Case);
@@ -23,6 +27,10 @@ const run = (referrer: string | null, query = '', options = {}) => {
   const c = classify(PAGE + query, referrer, { platformHosts, ...options });
   return [c.channel, c.source];
 };
+
+it.runIf(existsSync(SHARED))('the vendored cases are the shared ones', () => {
+  expect(readFileSync(FIXTURE, 'utf8')).toBe(readFileSync(SHARED, 'utf8'));
+});
 
 describe('the shared worked cases', () => {
   it('are all loaded from the shared file', () => expect(cases.length).toBeGreaterThanOrEqual(160));
