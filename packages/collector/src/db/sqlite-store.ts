@@ -1,61 +1,24 @@
 import type { Statement } from 'better-sqlite3';
-import type { Channel } from '@linktrail/tracker';
-import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { ClickCandidate, VisitCandidate } from '../attribution.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
-import type {
-  Affiliate,
-  Code,
-  Conflict,
-  EventRecord,
-  HitRecord,
-  OrderStatus,
-  Site,
-  Store,
-  StoredConversion,
-} from '../store.js';
+import type { Conflict, HitRecord, Store, StoredConversion } from '../store.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
+import {
+  CANDIDATE_LIMIT,
+  str,
+  toAffiliate,
+  toClickCandidate,
+  toCode,
+  toConversion,
+  toEvent,
+  toItem,
+  toSite,
+  toVisitCandidate,
+  type Row,
+} from './rows.js';
 
 export const sqliteDialect: Dialect = { day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` };
-const CANDIDATE_LIMIT = 20;
-
-type Row = Record<string, unknown>;
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function toSite(r: Row): Site {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    url: String(r.url),
-    platformHosts: JSON.parse(String(r.platform_hosts)) as string[],
-    windowDays: Number(r.window_days),
-    currency: String(r.currency),
-    createdAt: Number(r.created_at),
-  };
-}
-
-const toEvent = (r: Row): EventRecord => ({
-  id: String(r.id),
-  name: String(r.name),
-  url: String(r.url),
-  startsAt: r.starts_at === null ? null : Number(r.starts_at),
-});
-
-const toAffiliate = (r: Row): Affiliate => ({
-  id: String(r.id),
-  name: String(r.name),
-  nickname: str(r.nickname),
-  email: str(r.email),
-  parent: str(r.parent),
-});
-
-const toCode = (r: Row): Code => ({
-  code: String(r.code),
-  affiliate: str(r.affiliate),
-  event: str(r.event),
-  target: str(r.target),
-  createdAt: Number(r.created_at),
-});
 
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
@@ -96,36 +59,8 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = ? AND order_id = ? ORDER BY idx',
       siteId,
       order,
-    ).map((i) => ({ type: String(i.type), qty: Number(i.qty), priceMinor: Number(i.price_minor) }));
-    const attribution: Attribution = {
-      link:
-        r.link_code === null
-          ? null
-          : { code: String(r.link_code), affiliate: str(r.link_affiliate), cid: String(r.link_cid), ts: Number(r.link_ts) },
-      channel: String(r.channel) as Attribution['channel'],
-      source: str(r.source),
-      utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign) },
-      rule: String(r.rule),
-      candidates: JSON.parse(String(r.candidates)) as Attribution['candidates'],
-    };
-    return {
-      siteId,
-      order,
-      ts: Number(r.ts),
-      event: str(r.event),
-      type: String(r.type),
-      currency: String(r.currency),
-      valueMinor: Number(r.value_minor),
-      tickets: Number(r.tickets),
-      items,
-      customer: str(r.customer),
-      vid: str(r.vid),
-      cid: str(r.cid),
-      status: String(r.status) as OrderStatus,
-      scanned: Number(r.scanned),
-      newCustomer: Number(r.new_customer) === 1,
-      attribution,
-    };
+    ).map(toItem);
+    return toConversion(r, items);
   }
 
   function writeHit(h: HitRecord): void {
@@ -171,9 +106,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       const byCid = get(`${select} AND k.cid = ?`, siteId, ts, cid);
       if (byCid) rows.push(byCid);
     }
-    return rows
-      .map((r) => ({ cid: String(r.cid), ts: Number(r.ts), code: String(r.code), affiliate: str(r.affiliate), codeEvent: str(r.code_event) }))
-      .sort((a, b) => b.ts - a.ts);
+    return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
   }
 
   function visitCandidates(siteId: string, vid: string | null, ts: number): VisitCandidate[] {
@@ -182,16 +115,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
        WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
       siteId, vid, ts,
-    ).map((r) => ({
-      ts: Number(r.ts),
-      channel: String(r.channel) as Channel,
-      source: str(r.source),
-      cid: str(r.cid),
-      touch: Number(r.touch) === 1,
-      utmSource: str(r.utm_source),
-      utmMedium: str(r.utm_medium),
-      utmCampaign: str(r.utm_campaign),
-    }));
+    ).map(toVisitCandidate);
   }
 
   return {
