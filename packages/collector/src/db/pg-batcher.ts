@@ -1,0 +1,136 @@
+// Group commit on PostgreSQL, like batcher.ts for SQLite: writes queued during one event-loop
+// turn commit in one transaction on one pooled connection; a job's promise settles after
+// COMMIT. While batches are in flight, new jobs queue and go out together in the next one.
+//
+// Each job names the advisory locks it needs (a visitor, an order); the batch takes all of
+// them first, in sorted order, so concurrent batches in any process never deadlock on them.
+// No savepoints (each costs a subtransaction, and over 64 of them slow every snapshot):
+// when a job fails, the batch rolls back and its jobs run again, each in its own transaction,
+// so one bad job fails alone and the others commit.
+import type { PgClient, PgPool } from './pg-pool.js';
+
+export type PgJob<T> = (client: PgClient) => Promise<T>;
+
+interface Queued {
+  run: PgJob<unknown>;
+  locks: string[];
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface PgBatcher {
+  /** Runs `run` in a batch transaction holding the advisory locks `locks` (text keys). */
+  enqueue<T>(run: PgJob<T>, locks?: string[]): Promise<T>;
+  /** Resolves when everything queued so far is committed. */
+  drain(): Promise<void>;
+}
+
+export interface PgBatcherOptions {
+  maxBatch?: number;
+  /** Batches committing at once (pooled connections used for writes). */
+  maxInFlight?: number;
+}
+
+// Deadlock or serialization failure: the same work succeeds when run again.
+const RETRYABLE = new Set(['40P01', '40001']);
+const sqlState = (error: unknown): string | undefined => (error as { code?: string } | null)?.code;
+/** A server-reported SQL error (not a broken connection): the batch's work was rolled back. */
+const isSqlError = (error: unknown): boolean => /^[0-9A-Z]{5}$/.test(sqlState(error) ?? '');
+
+export function createPgBatcher(pool: PgPool, options: PgBatcherOptions = {}): PgBatcher {
+  const maxBatch = options.maxBatch ?? 500;
+  const maxInFlight = options.maxInFlight ?? 4;
+  let queue: Queued[] = [];
+  let scheduled = false;
+  let inFlight = 0;
+  let idle: Array<() => void> = [];
+
+  async function transaction(jobs: Queued[]): Promise<unknown[]> {
+    const client = await pool.connect();
+    let broken: unknown = undefined;
+    try {
+      await client.query('BEGIN');
+      const locks = [...new Set(jobs.flatMap((j) => j.locks))];
+      if (locks.length > 0) {
+        await client.query(
+          `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k) s ORDER BY h`,
+          [locks],
+        );
+      }
+      const values: unknown[] = [];
+      for (const job of jobs) values.push(await job.run(client));
+      await client.query('COMMIT');
+      return values;
+    } catch (error) {
+      if (isSqlError(error)) await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
+      else broken = error;
+      throw error;
+    } finally {
+      client.release(broken as Error | undefined);
+    }
+  }
+
+  async function alone(job: Queued): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        job.resolve((await transaction([job]))[0]);
+        return;
+      } catch (error) {
+        if (attempt < 3 && RETRYABLE.has(sqlState(error) ?? '')) continue;
+        job.reject(error);
+        return;
+      }
+    }
+  }
+
+  async function run(jobs: Queued[]): Promise<void> {
+    try {
+      const values = await transaction(jobs);
+      jobs.forEach((job, i) => job.resolve(values[i]));
+    } catch (error) {
+      // A job failed (its own error, a deadlock): nothing of this batch is committed, so
+      // each job runs again alone. A lost connection leaves the outcome unknown: fail all.
+      if (!isSqlError(error)) jobs.forEach((job) => job.reject(error));
+      else if (jobs.length === 1 && !RETRYABLE.has(sqlState(error) ?? '')) jobs[0]!.reject(error);
+      else for (const job of jobs) await alone(job);
+    }
+  }
+
+  const flush = () => {
+    scheduled = false;
+    while (queue.length > 0 && inFlight < maxInFlight) {
+      const jobs = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
+      if (jobs === queue) queue = [];
+      inFlight++;
+      void run(jobs).finally(() => {
+        inFlight--;
+        if (queue.length > 0) schedule();
+        else if (inFlight === 0) {
+          const waiting = idle;
+          idle = [];
+          for (const done of waiting) done();
+        }
+      });
+    }
+  };
+
+  const schedule = () => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  return {
+    enqueue<T>(job: PgJob<T>, locks: string[] = []): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ run: job as PgJob<unknown>, locks, resolve: resolve as (v: unknown) => void, reject });
+        schedule();
+      });
+    },
+    drain() {
+      if (!scheduled && queue.length === 0 && inFlight === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idle.push(resolve));
+    },
+  };
+}

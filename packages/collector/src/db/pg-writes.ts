@@ -1,0 +1,156 @@
+// The PostgreSQL store's ingest and attribution writes. Several collector processes may write
+// for one visitor at once, so correctness rests on the database, never on process memory:
+// unique keys with ON CONFLICT for clicks, orders and customers, and per-visitor / per-order
+// advisory locks (taken by the batcher) around attribution's read-then-insert.
+import type { Attribution, AttributionInput, ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { ClickRecord, ConversionRecord, HitRecord, StoredConversion } from '../store.js';
+import type { PgClient } from './pg-pool.js';
+import { CANDIDATE_LIMIT, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+
+/** Advisory lock keys: a visitor's clicks/visits, and one order. */
+export const visitorLock = (siteId: string, vid: string) => `v:${siteId}\n${vid}`;
+export const orderLock = (siteId: string, order: string) => `o:${siteId}\n${order}`;
+
+/** The locks a batch of hits needs: every visitor whose visits or clicks it writes. */
+export function hitLocks(hits: HitRecord[]): string[] {
+  return hits.filter((h) => h.visit || isClickCandidate(h)).map((h) => visitorLock(h.siteId, h.vid));
+}
+
+const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
+
+export async function writeHit(c: PgClient, h: HitRecord): Promise<void> {
+  let click = 0;
+  if (isClickCandidate(h)) {
+    // A new cid is a click; a known one is the landing of a shortlink redirect: the same
+    // click, now with its visitor. ON CONFLICT keeps this right when both race.
+    const inserted = await c.query(
+      `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+       VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, 'click')
+       ON CONFLICT (site_id, cid) DO NOTHING`,
+      [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source],
+    );
+    if (inserted.rowCount === 1) click = 1;
+    else {
+      await c.query('UPDATE clicks SET vid = $1 WHERE site_id = $2 AND cid = $3 AND vid IS DISTINCT FROM $1', [h.vid, h.siteId, h.cid]);
+    }
+  }
+  await c.query(
+    `INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
+       utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+    [
+      h.siteId, h.ts, h.vid, h.cid, h.event, h.url, h.referrer, h.channel, h.source, h.code,
+      h.utm.source, h.utm.medium, h.utm.campaign, h.utm.term, h.utm.content, h.nav, h.visit ? 1 : 0, click,
+    ],
+  );
+  if (h.visit) {
+    await c.query(
+      `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code, h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0],
+    );
+  }
+}
+
+export async function writeClick(c: PgClient, k: ClickRecord): Promise<void> {
+  await c.query(
+    `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+     VALUES ($1, $2, $3, $4, $5, $6, 'affiliate', NULL, $7) ON CONFLICT DO NOTHING`,
+    [k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind],
+  );
+}
+
+type Queryable = Pick<PgClient, 'query'>;
+
+export async function readConversion(c: Queryable, siteId: string, order: string): Promise<StoredConversion | null> {
+  const r = await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2', [siteId, order]);
+  if (r.rows.length === 0) return null;
+  const items = await c.query(
+    'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = $1 AND order_id = $2 ORDER BY idx',
+    [siteId, order],
+  );
+  return toConversion(r.rows[0], items.rows.map(toItem));
+}
+
+async function clickCandidates(c: PgClient, siteId: string, vid: string | null, cid: string | null, ts: number): Promise<ClickCandidate[]> {
+  const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
+    LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
+    WHERE k.site_id = $1 AND k.kind = 'click' AND k.ts <= $2`;
+  const rows = vid ? (await c.query(`${select} AND k.vid = $3 ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, [siteId, ts, vid])).rows : [];
+  if (cid && !rows.some((r) => r.cid === cid)) {
+    const byCid = await c.query(`${select} AND k.cid = $3`, [siteId, ts, cid]);
+    rows.push(...byCid.rows);
+  }
+  return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
+}
+
+async function visitCandidates(c: PgClient, siteId: string, vid: string | null, ts: number): Promise<VisitCandidate[]> {
+  if (!vid) return [];
+  const r = await c.query(
+    `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
+     WHERE site_id = $1 AND vid = $2 AND ts <= $3 ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
+    [siteId, vid, ts],
+  );
+  return r.rows.map(toVisitCandidate);
+}
+
+/** The conversion's locks: its order, and its visitor when known up front. */
+export const conversionLocks = (conv: ConversionRecord): string[] =>
+  conv.vid ? [orderLock(conv.siteId, conv.order), visitorLock(conv.siteId, conv.vid)] : [orderLock(conv.siteId, conv.order)];
+
+export async function writeConversion(
+  c: PgClient,
+  conv: ConversionRecord,
+  windowDays: number,
+  decide: (input: AttributionInput) => Attribution,
+): Promise<{ created: boolean; conversion: StoredConversion }> {
+  const existing = await readConversion(c, conv.siteId, conv.order);
+  if (existing) return { created: false, conversion: existing };
+  let vid = conv.vid;
+  if (!vid && conv.cid) {
+    const byClick = await c.query('SELECT vid FROM clicks WHERE site_id = $1 AND cid = $2', [conv.siteId, conv.cid]);
+    vid = str(byClick.rows[0]?.vid);
+    if (!vid) {
+      const byVisit = await c.query('SELECT vid FROM visits WHERE site_id = $1 AND cid = $2 LIMIT 1', [conv.siteId, conv.cid]);
+      vid = str(byVisit.rows[0]?.vid);
+    }
+    // Found through the click id: serialise with that visitor's writes before reading them.
+    if (vid) await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [visitorLock(conv.siteId, vid)]);
+  }
+  const attribution = decide({
+    ts: conv.ts,
+    event: conv.event,
+    windowDays,
+    clicks: await clickCandidates(c, conv.siteId, vid, conv.cid, conv.ts),
+    visits: await visitCandidates(c, conv.siteId, vid, conv.ts),
+  });
+  let newCustomer = false;
+  if (conv.customer && conv.type === 'purchase') {
+    const r = await c.query(
+      'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [conv.siteId, conv.customer, conv.order, conv.ts],
+    );
+    newCustomer = r.rowCount === 1;
+  }
+  const { link, utm } = attribution;
+  await c.query(
+    `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
+       new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
+       utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+    [
+      conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
+      conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
+      link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
+      utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
+    ],
+  );
+  if (conv.items.length > 0) {
+    await c.query(
+      `INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor)
+       SELECT $1, $2, i - 1, t, q, p FROM unnest($3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY AS u(t, q, p, i)`,
+      [conv.siteId, conv.order, conv.items.map((i) => i.type), conv.items.map((i) => i.qty), conv.items.map((i) => i.priceMinor)],
+    );
+  }
+  return { created: true, conversion: { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution } };
+}
