@@ -63,6 +63,12 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
     async setSetting(key, value) {
       await write('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
     },
+    initSetting(key, value) {
+      return batcher.enqueue(async (c) => {
+        await c.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+        return String((await c.query('SELECT value FROM settings WHERE key = $1', [key])).rows[0].value);
+      });
+    },
 
     createSite(site, tokenHash) {
       return insertOrConflict(site, (c) =>

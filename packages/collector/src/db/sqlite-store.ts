@@ -130,6 +130,12 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value),
       );
     },
+    initSetting(key, value) {
+      return batcher.enqueue(() => {
+        run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', key, value);
+        return String(get('SELECT value FROM settings WHERE key = ?', key)!.value);
+      });
+    },
 
     createSite(site, tokenHash) {
       return insertOrConflict(() => {
