@@ -4,6 +4,8 @@
 //
 // Each job names the advisory locks it needs (a visitor, an order); the batch takes all of
 // them first, in sorted order, so concurrent batches in any process never deadlock on them.
+// Jobs that only append rows (hits) can be merged: a batch writes all their items with one
+// statement per table instead of one per item, where the first of them was queued.
 // No savepoints (each costs a subtransaction, and over 64 of them slow every snapshot):
 // when a job fails, the batch rolls back and its jobs run again, each in its own transaction,
 // so one bad job fails alone and the others commit.
@@ -11,8 +13,15 @@ import type { PgClient, PgPool } from './pg-pool.js';
 
 export type PgJob<T> = (client: PgClient) => Promise<T>;
 
+/** Items that a batch writes together with those of other jobs of the same kind. */
+export interface Mergeable<I> {
+  kind: string;
+  items: I[];
+  write: (client: PgClient, items: I[]) => Promise<void>;
+}
+
 interface Queued {
-  run: PgJob<unknown>;
+  run: PgJob<unknown> | Mergeable<unknown>;
   locks: string[];
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -21,6 +30,8 @@ interface Queued {
 export interface PgBatcher {
   /** Runs `run` in a batch transaction holding the advisory locks `locks` (text keys). */
   enqueue<T>(run: PgJob<T>, locks?: string[]): Promise<T>;
+  /** Queues items to be written with the other items of their kind in the same batch. */
+  enqueueMerged<I>(merge: Mergeable<I>, locks?: string[]): Promise<void>;
   /** Resolves when everything queued so far is committed. */
   drain(): Promise<void>;
 }
@@ -58,7 +69,22 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions = {}): P
         );
       }
       const values: unknown[] = [];
-      for (const job of jobs) values.push(await job.run(client));
+      const merged = new Map<string, unknown[]>();
+      for (const job of jobs) {
+        if (typeof job.run === 'function') continue;
+        const items = merged.get(job.run.kind);
+        if (items) items.push(...job.run.items);
+        else merged.set(job.run.kind, [...job.run.items]);
+      }
+      for (const job of jobs) {
+        if (typeof job.run === 'function') values.push(await job.run(client));
+        else {
+          const items = merged.get(job.run.kind);
+          if (items) await job.run.write(client, items);
+          merged.delete(job.run.kind);
+          values.push(undefined);
+        }
+      }
       await client.query('COMMIT');
       return values;
     } catch (error) {
@@ -125,6 +151,12 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions = {}): P
     enqueue<T>(job: PgJob<T>, locks: string[] = []): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ run: job as PgJob<unknown>, locks, resolve: resolve as (v: unknown) => void, reject });
+        schedule();
+      });
+    },
+    enqueueMerged<I>(merge: Mergeable<I>, locks: string[] = []): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ run: merge as Mergeable<unknown>, locks, resolve: resolve as (v: unknown) => void, reject });
         schedule();
       });
     },

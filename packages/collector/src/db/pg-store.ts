@@ -13,7 +13,7 @@ import {
   visitorLock,
   writeClick,
   writeConversion,
-  writeHit,
+  writeHits,
 } from './pg-writes.js';
 import { str, toAffiliate, toCode, toEvent, toSite, type Row } from './rows.js';
 
@@ -151,9 +151,7 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
 
     async recordHits(hits) {
       if (hits.length === 0) return;
-      await batcher.enqueue(async (c) => {
-        for (const h of hits) await writeHit(c, h);
-      }, hitLocks(hits));
+      await batcher.enqueueMerged({ kind: 'hits', items: hits, write: writeHits }, hitLocks(hits));
     },
     async recordClick(k) {
       await batcher.enqueue((c) => writeClick(c, k), k.vid ? [visitorLock(k.siteId, k.vid)] : []);

@@ -18,38 +18,53 @@ export function hitLocks(hits: HitRecord[]): string[] {
 
 const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
 
-export async function writeHit(c: PgClient, h: HitRecord): Promise<void> {
-  let click = 0;
-  if (isClickCandidate(h)) {
-    // A new cid is a click; a known one is the landing of a shortlink redirect: the same
-    // click, now with its visitor. ON CONFLICT keeps this right when both race.
-    const inserted = await c.query(
-      `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
-       VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, 'click')
-       ON CONFLICT (site_id, cid) DO NOTHING`,
-      [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source],
-    );
-    if (inserted.rowCount === 1) click = 1;
-    else {
-      await c.query('UPDATE clicks SET vid = $1 WHERE site_id = $2 AND cid = $3 AND vid IS DISTINCT FROM $1', [h.vid, h.siteId, h.cid]);
-    }
-  }
+/** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement each. */
+export async function writeHits(c: PgClient, hits: HitRecord[]): Promise<void> {
+  const clicks: number[] = [];
+  for (const h of hits) clicks.push(isClickCandidate(h) ? await writeLandingClick(c, h) : 0);
+  const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
   await c.query(
     `INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
        utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::smallint[], $18::smallint[])`,
     [
-      h.siteId, h.ts, h.vid, h.cid, h.event, h.url, h.referrer, h.channel, h.source, h.code,
-      h.utm.source, h.utm.medium, h.utm.campaign, h.utm.term, h.utm.content, h.nav, h.visit ? 1 : 0, click,
+      col((h) => h.siteId), col((h) => h.ts), col((h) => h.vid), col((h) => h.cid), col((h) => h.event), col((h) => h.url),
+      col((h) => h.referrer), col((h) => h.channel), col((h) => h.source), col((h) => h.code), col((h) => h.utm.source),
+      col((h) => h.utm.medium), col((h) => h.utm.campaign), col((h) => h.utm.term), col((h) => h.utm.content),
+      col((h) => h.nav), col((h) => (h.visit ? 1 : 0)), col((_, i) => clicks[i]),
     ],
   );
-  if (h.visit) {
-    await c.query(
-      `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code, h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0],
-    );
-  }
+  const visits = hits.filter((h) => h.visit);
+  if (visits.length === 0) return;
+  await c.query(
+    `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::text[], $11::text[], $12::smallint[])`,
+    [
+      col((h) => h.siteId, visits), col((h) => h.ts, visits), col((h) => h.vid, visits), col((h) => h.cid, visits),
+      col((h) => h.event, visits), col((h) => h.channel, visits), col((h) => h.source, visits), col((h) => h.code, visits),
+      col((h) => h.utm.source, visits), col((h) => h.utm.medium, visits), col((h) => h.utm.campaign, visits),
+      col((h) => (h.touch ? 1 : 0), visits),
+    ],
+  );
+}
+
+/**
+ * A landing with a tracking code: a new cid is a click (1); a known one is the landing of a
+ * shortlink redirect, the same click now with its visitor (0). ON CONFLICT keeps this right
+ * when both race.
+ */
+async function writeLandingClick(c: PgClient, h: HitRecord): Promise<number> {
+  const inserted = await c.query(
+    `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+     VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, 'click')
+     ON CONFLICT (site_id, cid) DO NOTHING`,
+    [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source],
+  );
+  if (inserted.rowCount === 1) return 1;
+  await c.query('UPDATE clicks SET vid = $1 WHERE site_id = $2 AND cid = $3 AND vid IS DISTINCT FROM $1', [h.vid, h.siteId, h.cid]);
+  return 0;
 }
 
 export async function writeClick(c: PgClient, k: ClickRecord): Promise<void> {
