@@ -67,6 +67,20 @@ describe.runIf(PG_URL !== null)('two collector processes on one PostgreSQL datab
     expect(await query("SELECT DISTINCT vid FROM hits WHERE vid LIKE 'visitor-cookie-%'")).toEqual([{ vid: 'visitor-cookie-a' }]);
   });
 
+  it("a visitor's pageviews within 30 minutes are one visit, whichever process gets them", async () => {
+    const now = Date.now();
+    const hit = (vid: string, minutesAgo: number) => ({ hits: [{ vid, url: EVENT_URL, referrer: '', ts: now - minutesAgo * MINUTE }] });
+    // Two processes, each new to the visitor: 5 minutes apart is one visit, 45 minutes is two.
+    expect((await call(a, 'POST', '/api/sites/acme/hits', hit('visitor-hops-1', 10))).status).toBe(202);
+    expect((await call(b, 'POST', '/api/sites/acme/hits', hit('visitor-hops-1', 5))).status).toBe(202);
+    expect((await call(a, 'POST', '/api/sites/acme/hits', hit('visitor-hops-2', 50))).status).toBe(202);
+    expect((await call(b, 'POST', '/api/sites/acme/hits', hit('visitor-hops-2', 5))).status).toBe(202);
+    expect(await query("SELECT vid, COUNT(*)::int AS visits FROM visits WHERE vid LIKE 'visitor-hops-%' GROUP BY vid ORDER BY vid")).toEqual([
+      { vid: 'visitor-hops-1', visits: 1 },
+      { vid: 'visitor-hops-2', visits: 2 },
+    ]);
+  });
+
   it('hits and the same orders sent to both at once: every sale counts once, credited to the last click', async () => {
     const now = Date.now();
     const visitors = Array.from({ length: VISITORS }, (_, i) => `visitor-${String(i).padStart(4, '0')}`);

@@ -2,8 +2,9 @@
 // turn commit in one transaction on one pooled connection; a job's promise settles after
 // COMMIT. While batches are in flight, new jobs queue and go out together in the next one.
 //
-// Each job names the advisory locks it needs (a visitor, an order); the batch takes all of
-// them first, in sorted order, so concurrent batches in any process never deadlock on them.
+// Each job names the locks it needs (a visitor, an order); the batch takes all of them first
+// through options.lock (pg-visitors.ts), in sorted order, so concurrent batches in any
+// process never deadlock on them.
 // Jobs that only append rows (hits) can be merged: a batch writes all their items with one
 // statement per table instead of one per item, where the first of them was queued.
 // No savepoints (each costs a subtransaction, and over 64 of them slow every snapshot):
@@ -37,6 +38,8 @@ export interface PgBatcher {
 }
 
 export interface PgBatcherOptions {
+  /** Takes the batch's locks (every job's keys, deduplicated) before any job runs. */
+  lock: (client: PgClient, keys: string[]) => Promise<void>;
   maxBatch?: number;
   /** Batches committing at once (pooled connections used for writes). */
   maxInFlight?: number;
@@ -48,7 +51,7 @@ const sqlState = (error: unknown): string | undefined => (error as { code?: stri
 /** A server-reported SQL error (not a broken connection): the batch's work was rolled back. */
 const isSqlError = (error: unknown): boolean => /^[0-9A-Z]{5}$/.test(sqlState(error) ?? '');
 
-export function createPgBatcher(pool: PgPool, options: PgBatcherOptions = {}): PgBatcher {
+export function createPgBatcher(pool: PgPool, options: PgBatcherOptions): PgBatcher {
   const maxBatch = options.maxBatch ?? 500;
   const maxInFlight = options.maxInFlight ?? 4;
   let queue: Queued[] = [];
@@ -62,12 +65,7 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions = {}): P
     try {
       await client.query('BEGIN');
       const locks = [...new Set(jobs.flatMap((j) => j.locks))];
-      if (locks.length > 0) {
-        await client.query(
-          `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k) s ORDER BY h`,
-          [locks],
-        );
-      }
+      if (locks.length > 0) await options.lock(client, locks);
       const values: unknown[] = [];
       const merged = new Map<string, unknown[]>();
       for (const job of jobs) {

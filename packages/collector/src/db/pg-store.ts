@@ -6,15 +6,8 @@ import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
 import { openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
-import {
-  conversionLocks,
-  hitLocks,
-  readConversion,
-  visitorLock,
-  writeClick,
-  writeConversion,
-  writeHits,
-} from './pg-writes.js';
+import { lockAll, visitorLock } from './pg-visitors.js';
+import { conversionLocks, hitLocks, readConversion, writeClick, writeConversion, writeHits } from './pg-writes.js';
 import { str, toAffiliate, toCode, toEvent, toSite, type Row } from './rows.js';
 
 export const pgDialect: Dialect = {
@@ -35,7 +28,7 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
     await pool.end();
     throw error;
   }
-  const batcher = createPgBatcher(pool);
+  const batcher = createPgBatcher(pool, { lock: lockAll });
 
   const rows = async (text: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(text, params)).rows;
   const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];

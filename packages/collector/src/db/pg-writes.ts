@@ -1,25 +1,22 @@
 // The PostgreSQL store's ingest and attribution writes. Several collector processes may write
 // for one visitor at once, so correctness rests on the database, never on process memory:
-// unique keys with ON CONFLICT for clicks, orders and customers, and per-visitor / per-order
-// advisory locks (taken by the batcher) around attribution's read-then-insert.
+// unique keys with ON CONFLICT for clicks, orders and customers; per-visitor row locks and
+// per-order advisory locks (taken by the batcher, pg-visitors.ts) around attribution's
+// read-then-insert; and the visitor's last hit time shared by every process.
 import type { Attribution, AttributionInput, ClickCandidate, VisitCandidate } from '../attribution.js';
 import type { ClickRecord, ConversionRecord, HitRecord, StoredConversion } from '../store.js';
 import type { PgClient } from './pg-pool.js';
+import { lockVisitors, orderLock, shareVisitDecisions, visitorLock } from './pg-visitors.js';
 import { CANDIDATE_LIMIT, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
-/** Advisory lock keys: a visitor's clicks/visits, and one order. */
-export const visitorLock = (siteId: string, vid: string) => `v:${siteId}\n${vid}`;
-export const orderLock = (siteId: string, order: string) => `o:${siteId}\n${order}`;
-
-/** The locks a batch of hits needs: every visitor whose visits or clicks it writes. */
-export function hitLocks(hits: HitRecord[]): string[] {
-  return hits.filter((h) => h.visit || isClickCandidate(h)).map((h) => visitorLock(h.siteId, h.vid));
-}
+/** The locks a batch of hits needs: every visitor it records a hit for (bots are not visitors). */
+export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.bot).map((h) => visitorLock(h.siteId, h.vid));
 
 const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
 
 /** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement each. */
-export async function writeHits(c: PgClient, hits: HitRecord[]): Promise<void> {
+export async function writeHits(c: PgClient, received: HitRecord[]): Promise<void> {
+  const hits = await shareVisitDecisions(c, received);
   const clicks: number[] = [];
   for (const h of hits) clicks.push(isClickCandidate(h) ? await writeLandingClick(c, h) : 0);
   const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
@@ -130,7 +127,7 @@ export async function writeConversion(
       vid = str(byVisit.rows[0]?.vid);
     }
     // Found through the click id: serialise with that visitor's writes before reading them.
-    if (vid) await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [visitorLock(conv.siteId, vid)]);
+    if (vid) await lockVisitors(c, [[conv.siteId, vid]]);
   }
   const attribution = decide({
     ts: conv.ts,

@@ -75,6 +75,15 @@ CREATE TABLE hits (
 );
 CREATE INDEX hits_ts ON hits (ts);
 
+-- One row per visitor seen: the lock that serialises a visitor's writes across processes,
+-- and the visitor's last hit time for the 30-minute visit rule (pg-visitors.ts).
+CREATE TABLE visitors_seen (
+  site_id TEXT NOT NULL,
+  vid     TEXT NOT NULL,
+  last_ts BIGINT,
+  PRIMARY KEY (site_id, vid)
+);
+
 -- One row per visit (a pageview that starts an arrival); touch = 1 for touch channels.
 CREATE TABLE visits (
   id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
