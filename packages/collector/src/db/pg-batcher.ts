@@ -4,7 +4,7 @@
 //
 // Each job names the locks it needs (a visitor, an order); the batch takes all of them first
 // through options.lock (pg-visitors.ts), in sorted order, so concurrent batches in any
-// process never deadlock on them.
+// process never deadlock on them. What the lock step answers is handed to every job.
 // Jobs that only append rows (hits) can be merged: a batch writes all their items with one
 // statement per table instead of one per item, where the first of them was queued.
 // No savepoints (each costs a subtransaction, and over 64 of them slow every snapshot):
@@ -12,34 +12,34 @@
 // so one bad job fails alone and the others commit.
 import type { PgClient, PgPool } from './pg-pool.js';
 
-export type PgJob<T> = (client: PgClient) => Promise<T>;
+export type PgJob<T, L> = (client: PgClient, locked: L) => Promise<T>;
 
 /** Items that a batch writes together with those of other jobs of the same kind. */
-export interface Mergeable<I> {
+export interface Mergeable<I, L> {
   kind: string;
   items: I[];
-  write: (client: PgClient, items: I[]) => Promise<void>;
+  write: (client: PgClient, items: I[], locked: L) => Promise<void>;
 }
 
-interface Queued {
-  run: PgJob<unknown> | Mergeable<unknown>;
+interface Queued<L> {
+  run: PgJob<unknown, L> | Mergeable<unknown, L>;
   locks: string[];
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
-export interface PgBatcher {
-  /** Runs `run` in a batch transaction holding the advisory locks `locks` (text keys). */
-  enqueue<T>(run: PgJob<T>, locks?: string[]): Promise<T>;
+export interface PgBatcher<L> {
+  /** Runs `run` in a batch transaction holding the locks `locks` (keys for options.lock). */
+  enqueue<T>(run: PgJob<T, L>, locks?: string[]): Promise<T>;
   /** Queues items to be written with the other items of their kind in the same batch. */
-  enqueueMerged<I>(merge: Mergeable<I>, locks?: string[]): Promise<void>;
+  enqueueMerged<I>(merge: Mergeable<I, L>, locks?: string[]): Promise<void>;
   /** Resolves when everything queued so far is committed. */
   drain(): Promise<void>;
 }
 
-export interface PgBatcherOptions {
+export interface PgBatcherOptions<L> {
   /** Takes the batch's locks (every job's keys, deduplicated) before any job runs. */
-  lock: (client: PgClient, keys: string[]) => Promise<void>;
+  lock: (client: PgClient, keys: string[]) => Promise<L>;
   maxBatch?: number;
   /** Batches committing at once (pooled connections used for writes). */
   maxInFlight?: number;
@@ -51,21 +51,20 @@ const sqlState = (error: unknown): string | undefined => (error as { code?: stri
 /** A server-reported SQL error (not a broken connection): the batch's work was rolled back. */
 const isSqlError = (error: unknown): boolean => /^[0-9A-Z]{5}$/.test(sqlState(error) ?? '');
 
-export function createPgBatcher(pool: PgPool, options: PgBatcherOptions): PgBatcher {
+export function createPgBatcher<L>(pool: PgPool, options: PgBatcherOptions<L>): PgBatcher<L> {
   const maxBatch = options.maxBatch ?? 500;
   const maxInFlight = options.maxInFlight ?? 4;
-  let queue: Queued[] = [];
+  let queue: Array<Queued<L>> = [];
   let scheduled = false;
   let inFlight = 0;
   let idle: Array<() => void> = [];
 
-  async function transaction(jobs: Queued[]): Promise<unknown[]> {
+  async function transaction(jobs: Array<Queued<L>>): Promise<unknown[]> {
     const client = await pool.connect();
     let broken: unknown = undefined;
     try {
       await client.query('BEGIN');
-      const locks = [...new Set(jobs.flatMap((j) => j.locks))];
-      if (locks.length > 0) await options.lock(client, locks);
+      const locked = await options.lock(client, [...new Set(jobs.flatMap((j) => j.locks))]);
       const values: unknown[] = [];
       const merged = new Map<string, unknown[]>();
       for (const job of jobs) {
@@ -75,10 +74,10 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions): PgBatc
         else merged.set(job.run.kind, [...job.run.items]);
       }
       for (const job of jobs) {
-        if (typeof job.run === 'function') values.push(await job.run(client));
+        if (typeof job.run === 'function') values.push(await job.run(client, locked));
         else {
           const items = merged.get(job.run.kind);
-          if (items) await job.run.write(client, items);
+          if (items) await job.run.write(client, items, locked);
           merged.delete(job.run.kind);
           values.push(undefined);
         }
@@ -94,7 +93,7 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions): PgBatc
     }
   }
 
-  async function alone(job: Queued): Promise<void> {
+  async function alone(job: Queued<L>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         job.resolve((await transaction([job]))[0]);
@@ -107,7 +106,7 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions): PgBatc
     }
   }
 
-  async function run(jobs: Queued[]): Promise<void> {
+  async function run(jobs: Array<Queued<L>>): Promise<void> {
     try {
       const values = await transaction(jobs);
       jobs.forEach((job, i) => job.resolve(values[i]));
@@ -146,15 +145,15 @@ export function createPgBatcher(pool: PgPool, options: PgBatcherOptions): PgBatc
   };
 
   return {
-    enqueue<T>(job: PgJob<T>, locks: string[] = []): Promise<T> {
+    enqueue<T>(job: PgJob<T, L>, locks: string[] = []): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ run: job as PgJob<unknown>, locks, resolve: resolve as (v: unknown) => void, reject });
+        queue.push({ run: job as PgJob<unknown, L>, locks, resolve: resolve as (v: unknown) => void, reject });
         schedule();
       });
     },
-    enqueueMerged<I>(merge: Mergeable<I>, locks: string[] = []): Promise<void> {
+    enqueueMerged<I>(merge: Mergeable<I, L>, locks: string[] = []): Promise<void> {
       return new Promise<void>((resolve, reject) => {
-        queue.push({ run: merge as Mergeable<unknown>, locks, resolve: resolve as (v: unknown) => void, reject });
+        queue.push({ run: merge as Mergeable<unknown, L>, locks, resolve: resolve as (v: unknown) => void, reject });
         schedule();
       });
     },

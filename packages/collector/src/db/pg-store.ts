@@ -6,7 +6,7 @@ import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
 import { openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
-import { lockAll, visitorLock } from './pg-visitors.js';
+import { lockAll, visitorLock, type LastSeen } from './pg-visitors.js';
 import { conversionLocks, hitLocks, readConversion, writeClick, writeConversion, writeHits } from './pg-writes.js';
 import { str, toAffiliate, toCode, toEvent, toSite, type Row } from './rows.js';
 
@@ -36,7 +36,7 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
   const write = (text: string, params: unknown[]) =>
     batcher.enqueue(async (c) => (await c.query(text, params)).rowCount ?? 0);
 
-  async function insertOrConflict<T>(value: T, job: PgJob<unknown>): Promise<T | Conflict> {
+  async function insertOrConflict<T>(value: T, job: PgJob<unknown, LastSeen>): Promise<T | Conflict> {
     try {
       await batcher.enqueue(job);
       return value;

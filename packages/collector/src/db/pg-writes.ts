@@ -6,17 +6,17 @@
 import type { Attribution, AttributionInput, ClickCandidate, VisitCandidate } from '../attribution.js';
 import type { ClickRecord, ConversionRecord, HitRecord, StoredConversion } from '../store.js';
 import type { PgClient } from './pg-pool.js';
-import { lockVisitors, orderLock, shareVisitDecisions, visitorLock } from './pg-visitors.js';
+import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
 import { CANDIDATE_LIMIT, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** The locks a batch of hits needs: every visitor it records a hit for (bots are not visitors). */
-export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.bot).map((h) => visitorLock(h.siteId, h.vid));
+export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.bot).map((h) => hitLock(h.siteId, h.vid, h.ts));
 
 const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
 
 /** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement each. */
-export async function writeHits(c: PgClient, received: HitRecord[]): Promise<void> {
-  const hits = await shareVisitDecisions(c, received);
+export async function writeHits(c: PgClient, received: HitRecord[], lastSeen: LastSeen): Promise<void> {
+  const hits = shareVisitDecisions(received, lastSeen);
   const clicks: number[] = [];
   for (const h of hits) clicks.push(isClickCandidate(h) ? await writeLandingClick(c, h) : 0);
   const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
@@ -127,7 +127,7 @@ export async function writeConversion(
       vid = str(byVisit.rows[0]?.vid);
     }
     // Found through the click id: serialise with that visitor's writes before reading them.
-    if (vid) await lockVisitors(c, [[conv.siteId, vid]]);
+    if (vid) await lockVisitors(c, new Map([[`${conv.siteId}\n${vid}`, null]]));
   }
   const attribution = decide({
     ts: conv.ts,

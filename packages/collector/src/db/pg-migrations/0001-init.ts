@@ -76,11 +76,13 @@ CREATE TABLE hits (
 CREATE INDEX hits_ts ON hits (ts);
 
 -- One row per visitor seen: the lock that serialises a visitor's writes across processes,
--- and the visitor's last hit time for the 30-minute visit rule (pg-visitors.ts).
+-- and the visitor's last hit time for the 30-minute visit rule (pg-visitors.ts). prev_ts
+-- lets an update answer the value it replaced.
 CREATE TABLE visitors_seen (
   site_id TEXT NOT NULL,
   vid     TEXT NOT NULL,
   last_ts BIGINT,
+  prev_ts BIGINT,
   PRIMARY KEY (site_id, vid)
 );
 
