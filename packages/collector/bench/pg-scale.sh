@@ -3,6 +3,8 @@
 #   1. hits/s of one collector process on SQLite (reference) and on PostgreSQL,
 #   2. hits/s of two collector processes sharing one PostgreSQL database (two wrk at once),
 #   3. report times at VISITS visits on PostgreSQL and SQLite (report-time.mjs).
+# Besides hits/s it prints the CPU time a hit costs the collector and PostgreSQL, which
+# does not depend on what else the machine runs: cores / cost = the ceiling.
 # Needs wrk, PostgreSQL's server binaries, and a build (npm run build). Starts its own
 # throwaway PostgreSQL cluster (scripts/pg-test-server.sh, default durability: fsync on).
 # Settings: DURATION (10s), CONNECTIONS (64, split between processes), THREADS (2), VISITS (100000).
@@ -71,18 +73,45 @@ hammer() {
   awk '/Requests\/sec/ {print $2}' "$work/wrk-$3.txt"
 }
 
+# CPU time (clock ticks, user + system) used so far by the given pids.
+ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+# The bench cluster's server processes: the postmaster and its children (backends, WAL writer…).
+pg_pids() {
+  local pm
+  pm="$(head -n 1 "$LINKTRAIL_PG_DIR/data/postmaster.pid")"
+  echo "$pm" $(ps -o pid= --ppid "$pm")
+}
+hits_done() { awk '/requests in/ {print $1}' "$work/wrk-$1.txt"; }
+# "CPU per hit: collector X µs, PostgreSQL Y µs": machine-load-independent cost of a hit.
+cpu_per_hit() {
+  local hits=$1 node_ticks=$2 pg_ticks=$3 hz
+  hz="$(getconf CLK_TCK)"
+  echo "CPU per hit: collector $((node_ticks * 1000000 / hz / hits)) µs, PostgreSQL $((pg_ticks * 1000000 / hz / hits)) µs"
+}
+
 echo "== ingest: POST /collect, new visitor per hit, $DURATION, $CONNECTIONS connections, $THREADS wrk threads"
 start_collector LINKTRAIL_DB="$work/bench.db"
 url="$URL"
 create_site "$url"
+n0="$(ticks "${pids[@]}")"
 echo "sqlite, 1 process: $(hammer "$url" "$CONNECTIONS" sqlite) hits/s"
+echo "  $(cpu_per_hit "$(hits_done sqlite)" $(($(ticks "${pids[@]}") - n0)) 0 | sed 's/, PostgreSQL.*//')"
 stop_collectors
 
 db="$(fresh_db bench_one)"
 start_collector DATABASE_URL="$db"
 url="$URL"
 create_site "$url"
+n0="$(ticks "${pids[@]}")"
+p0="$(ticks $(pg_pids))"
 echo "postgres, 1 process: $(hammer "$url" "$CONNECTIONS" pg1) hits/s"
+echo "  $(cpu_per_hit "$(hits_done pg1)" $(($(ticks "${pids[@]}") - n0)) $(($(ticks $(pg_pids)) - p0)))"
 stop_collectors
 
 db="$(fresh_db bench_two)"
@@ -91,11 +120,14 @@ a="$URL"
 start_collector DATABASE_URL="$db"
 b="$URL"
 create_site "$a"
+n0="$(ticks "${pids[@]}")"
+p0="$(ticks $(pg_pids))"
 hammer "$a" $((CONNECTIONS / 2)) pgA >"$work/a.out" &
 wa=$!
 hammer "$b" $((CONNECTIONS / 2)) pgB >"$work/b.out"
 wait "$wa"
 echo "postgres, 2 processes: $(cat "$work/a.out") + $(cat "$work/b.out") hits/s"
+echo "  $(cpu_per_hit $(($(hits_done pgA) + $(hits_done pgB))) $(($(ticks "${pids[@]}") - n0)) $(($(ticks $(pg_pids)) - p0)))"
 psql "$db" -tAc "SELECT 'stored: ' || COUNT(*) || ' hits, ' || (SELECT COUNT(*) FROM visits) || ' visits' FROM hits"
 stop_collectors
 
@@ -104,10 +136,11 @@ db="$(fresh_db bench_report)"
 start_collector DATABASE_URL="$db"
 url="$URL"
 echo "postgres:"
-node packages/collector/bench/report-time.mjs "$url" "$ADMIN" "$VISITS"
+node packages/collector/bench/report-time.mjs "$url" "$ADMIN" "$VISITS" | tee "$work/report.out"
 psql "$db" -qc 'VACUUM ANALYZE' >/dev/null
-echo "postgres after VACUUM ANALYZE:"
-node packages/collector/bench/report-time.mjs "$url" "$ADMIN" "$VISITS" | tail -n +2
+echo "postgres after VACUUM ANALYZE (autovacuum does this in time; a bulk backfill should run it):"
+again="$(head -n 1 "$work/report.out" | sed 's/.*"again":"\([^"]*\)".*/\1/')"
+node packages/collector/bench/report-time.mjs "$url" "$ADMIN" "$VISITS" 20 "$again"
 stop_collectors
 start_collector LINKTRAIL_DB="$work/report.db"
 url="$URL"
