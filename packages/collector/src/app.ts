@@ -1,15 +1,21 @@
 // Builds the collector as a Fastify app: the server and the tests use this same function.
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyLoggerOptions } from 'fastify';
 import { createSiteCache, type Ctx } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { createMailer } from './mail.js';
+import { registerDocs } from './openapi.js';
 import { createIngest } from './ingest.js';
+import { registerLimits, type RateLimitOptions } from './limits.js';
+import { requestForLog } from './log.js';
+import { installValidators } from './validation.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
 import { meRoutes } from './routes/api/me.js';
+import { orderRoutes } from './routes/api/orders.js';
 import { promoterRoutes } from './routes/api/promoters.js';
 import { reportRoutes } from './routes/api/report.js';
+import { settingsRoutes } from './routes/api/settings.js';
 import { siteRoutes } from './routes/api/sites.js';
 import { collectRoutes } from './routes/collect.js';
 import { demoRoutes } from './routes/demo.js';
@@ -38,7 +44,12 @@ export interface AppOptions {
   smtpUrl?: string | null;
   /** From: of welcome emails. */
   mailFrom?: string;
-  logger?: FastifyServerOptions['logger'];
+  /** Logger options (pino), or false. Request logs never carry the client's address. Default false. */
+  logger?: boolean | FastifyLoggerOptions;
+  /** Per-address rate limits; see limits.ts for the defaults. */
+  rateLimits?: RateLimitOptions;
+  /** Proxies in front of the collector whose X-Forwarded-For to believe (hop count), for rate limits. Default 0. */
+  trustProxy?: number;
   /** Closes the store with the app. Default true. */
   closeStore?: boolean;
 }
@@ -51,13 +62,19 @@ declare module 'fastify' {
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const trustHops = options.trustProxy ?? 0;
+  const logger = options.logger === true ? {} : options.logger || null;
   const app = Fastify({
-    logger: options.logger ?? false,
-    bodyLimit: 256 * 1024,
-    trustProxy: false,
-    ajv: { customOptions: { allErrors: false, allowUnionTypes: true } },
+    // Privacy: the default request serializer logs the client's address; ours does not.
+    logger: logger ? { level: 'info', ...logger, serializers: { ...logger.serializers, req: requestForLog } } : false,
+    // Small by default; routes that take batches (hits, conversions, /collect) set their own.
+    bodyLimit: 16 * 1024,
+    trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,
   });
   const store = options.store;
+  installErrorHandler(app);
+  installValidators(app);
+  const limits = await registerLimits(app, options.rateLimits);
   const ctx: Ctx = {
     store,
     ingest: createIngest(store),
@@ -66,11 +83,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     adminToken: options.adminToken,
     publicUrl: (options.publicUrl ?? 'http://127.0.0.1:8787').replace(/\/+$/, ''),
     mail: createMailer({ smtpUrl: options.smtpUrl ?? null, from: options.mailFrom ?? 'linktrail <no-reply@linktrail.invalid>', log: app.log }),
+    limits,
   };
   await ctx.ingest.warm();
 
   app.decorate('ctx', ctx);
-  installErrorHandler(app);
   app.decorateRequest('site', null);
   await app.register(cookie, { secret: options.cookieSecret });
 
@@ -78,14 +95,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // same prototype-poisoning protection as Fastify's JSON parser.
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
+  // Before the routes: the OpenAPI document is built from the routes registered after it.
+  await registerDocs(app, ctx.publicUrl);
+
   collectRoutes(app, ctx);
   pixelRoutes(app, ctx);
   redirectRoutes(app, ctx);
-  scriptRoutes(app, options.trackerFile);
+  scriptRoutes(app, limits.publicRoute(), options.trackerFile);
   healthRoutes(app, ctx);
   siteRoutes(app, ctx);
+  settingsRoutes(app, ctx);
   hitRoutes(app, ctx);
   conversionRoutes(app, ctx);
+  orderRoutes(app, ctx);
   reportRoutes(app, ctx);
   promoterRoutes(app, ctx);
   meRoutes(app, ctx);

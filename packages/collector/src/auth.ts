@@ -3,7 +3,7 @@
 // gets a 404 that does not reveal whether the site exists.
 import type { FastifyRequest } from 'fastify';
 import type { Ctx } from './context.js';
-import { HttpError, notFound } from './errors.js';
+import { HttpError, notFound, unauthorized } from './errors.js';
 import { hashToken, safeEqual } from './ids.js';
 import type { Affiliate, Site } from './store.js';
 
@@ -12,22 +12,22 @@ export type Principal =
   | { role: 'site'; site: Site }
   | { role: 'promoter'; site: Site; affiliate: Affiliate };
 
-const unauthorized = (message: string) => new HttpError(401, 'unauthorized', message);
-
+/** Checks the bearer token. An address that sent too many wrong tokens gets 429, even with a good one. */
 export async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
   if (!header) throw unauthorized('Authorization: Bearer <token> is required');
+  await ctx.limits.auth.check(request);
   const m = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
-  if (!m) throw unauthorized('Authorization must be "Bearer <token>"');
-  const token = m[1]!;
-  if (safeEqual(token, ctx.adminToken)) return { role: 'operator' };
-  const hash = hashToken(token);
-  const site = await ctx.store.siteByTokenHash(hash);
+  const token = m?.[1];
+  if (token && safeEqual(token, ctx.adminToken)) return { role: 'operator' };
+  const hash = token ? hashToken(token) : null;
+  const site = hash ? await ctx.store.siteByTokenHash(hash) : null;
   if (site) return { role: 'site', site };
-  const promoter = await ctx.store.affiliateByTokenHash(hash);
+  const promoter = hash ? await ctx.store.affiliateByTokenHash(hash) : null;
   const promoterSite = promoter && (await ctx.sites.get(promoter.siteId));
   if (promoter && promoterSite) return { role: 'promoter', site: promoterSite, affiliate: promoter.affiliate };
-  throw unauthorized('the token is not valid');
+  await ctx.limits.auth.fail(request);
+  throw unauthorized(token ? 'the token is not valid' : 'Authorization must be "Bearer <token>"');
 }
 
 export async function requireOperator(ctx: Ctx, request: FastifyRequest): Promise<void> {

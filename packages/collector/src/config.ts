@@ -9,9 +9,17 @@ export interface Config {
   adminToken: string | null;
   cookieSecret: string | null;
   publicUrl: string;
+  /** LINKTRAIL_PUBLIC_URL was given (else publicUrl is derived from HOST and PORT). */
+  publicUrlSet: boolean;
   demo: boolean;
   smtpUrl: string | null;
   mailFrom: string;
+  /** Requests a minute from one address to each public endpoint (0: no limit). */
+  publicRateLimit: number;
+  /** Failed authentications a minute from one address before 429 (0: no limit). */
+  authRateLimit: number;
+  /** Proxies in front whose X-Forwarded-For is believed (0: none). */
+  trustProxy: number;
 }
 
 export class ConfigError extends Error {}
@@ -62,7 +70,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8787, 0, 65535);
   const host = env.HOST || '127.0.0.1';
   if (!/^[\w.:-]+$/.test(host)) throw new ConfigError(`HOST must be a host name or address, got ${JSON.stringify(host)}`);
-  const publicUrl = (url(env, 'LINKTRAIL_PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  const givenUrl = url(env, 'LINKTRAIL_PUBLIC_URL', ['http:', 'https:']);
+  const publicUrl = (givenUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
   const mailFrom = env.LINKTRAIL_MAIL_FROM || 'linktrail <no-reply@linktrail.invalid>';
   if (/[\r\n]/.test(mailFrom)) throw new ConfigError('LINKTRAIL_MAIL_FROM must be a single line');
   return {
@@ -73,8 +82,12 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: secret(env, 'LINKTRAIL_ADMIN_TOKEN', 16),
     cookieSecret: secret(env, 'LINKTRAIL_COOKIE_SECRET', 32),
     publicUrl,
+    publicUrlSet: givenUrl !== null,
     demo: flag(env, 'LINKTRAIL_DEMO', false),
     smtpUrl: url(env, 'LINKTRAIL_SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom,
+    publicRateLimit: int(env, 'LINKTRAIL_PUBLIC_RATE_LIMIT', 6000, 0, 1_000_000_000),
+    authRateLimit: int(env, 'LINKTRAIL_AUTH_RATE_LIMIT', 10, 0, 1_000_000),
+    trustProxy: int(env, 'LINKTRAIL_TRUST_PROXY', 0, 0, 10),
   };
 }

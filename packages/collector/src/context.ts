@@ -1,5 +1,6 @@
 import type { Ingest } from './ingest.js';
 import type { Mailer } from './mail.js';
+import type { Limits } from './limits.js';
 import type { Site, Store } from './store.js';
 
 /** What every route module gets: the store, the clock and the app's settings. */
@@ -11,6 +12,7 @@ export interface Ctx {
   adminToken: string;
   publicUrl: string;
   mail: Mailer;
+  limits: Limits;
 }
 
 export interface SiteCache {

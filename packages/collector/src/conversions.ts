@@ -5,25 +5,37 @@ import { badRequest } from './errors.js';
 import { sha256 } from './ids.js';
 import { fromMinor, toMinor } from './money.js';
 import type { ConversionInput } from './schemas/conversion.js';
+import { checkSignature } from './signature.js';
 import type { ConversionRecord, ItemRecord, Site, Store, StoredConversion } from './store.js';
 import { iso, parseTs } from './time.js';
 
-export function normalizeConversion(site: Site, input: ConversionInput, now: number): ConversionRecord {
+/** How errors name the i-th item: `items[0].price` in JSON bodies, `item 1 PRICE` on the pixel. */
+export interface ItemNames {
+  line(i: number): string;
+  price(i: number): string;
+}
+const JSON_ITEMS: ItemNames = { line: (i) => `items[${i}]`, price: (i) => `items[${i}].price` };
+export const PIXEL_ITEMS: ItemNames = { line: (i) => `item ${i + 1}`, price: (i) => `item ${i + 1} PRICE` };
+
+export function normalizeConversion(site: Site, input: ConversionInput, now: number, names = JSON_ITEMS): ConversionRecord {
   const currency = (input.currency ?? site.currency).toUpperCase();
   const money = (value: string | number, field: string): number => {
     const minor = toMinor(value, currency);
     if (typeof minor === 'string') throw badRequest(`${field} ${minor}`);
     return minor;
   };
-  const items: ItemRecord[] = (input.items ?? []).map((item, i) => ({
-    type: item.type,
-    qty: item.qty,
-    priceMinor: money(item.price, `items[${i}].price`),
-  }));
+  const items: ItemRecord[] = (input.items ?? []).map((item, i) => {
+    const priceMinor = money(item.price, names.price(i));
+    // Reports multiply qty by price: every line total must stay an exact integer.
+    if (!Number.isSafeInteger(item.qty * priceMinor)) throw badRequest(`${names.line(i)}: quantity times price is too large`);
+    return { type: item.type, qty: item.qty, priceMinor };
+  });
+  const itemsTotal = items.reduce((sum, i) => sum + i.qty * i.priceMinor, 0);
+  if (!Number.isSafeInteger(itemsTotal)) throw badRequest('items add up to an amount that is too large');
   const type = input.type ?? 'purchase';
   let valueMinor: number;
   if (input.value !== undefined) valueMinor = money(input.value, 'value');
-  else if (items.length > 0) valueMinor = items.reduce((sum, i) => sum + i.qty * i.priceMinor, 0);
+  else if (items.length > 0) valueMinor = itemsTotal;
   else if (type === 'purchase') throw badRequest('value is required for a purchase (or items with prices)', 'missing_value');
   else valueMinor = 0;
   if (!Number.isSafeInteger(valueMinor)) throw badRequest('value is too large');
@@ -51,7 +63,9 @@ export function normalizeConversion(site: Site, input: ConversionInput, now: num
   };
 }
 
-export function recordConversion(store: Store, site: Site, record: ConversionRecord) {
+/** Records a conversion, after checking its signature where the site requires one. */
+export async function recordConversion(store: Store, site: Site, record: ConversionRecord, sig: string | undefined) {
+  await checkSignature(store, site, record, sig);
   return store.recordConversion(record, site.windowDays, attribute);
 }
 

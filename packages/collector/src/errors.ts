@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { sendGif } from './gif.js';
 
 /** An error whose message is safe to show the client. */
 export class HttpError extends Error {
@@ -6,6 +7,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Headers the answer carries (e.g. Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -14,6 +17,7 @@ export class HttpError extends Error {
 export const badRequest = (message: string, code = 'invalid_request') => new HttpError(400, code, message);
 export const notFound = (message: string) => new HttpError(404, 'not_found', message);
 export const conflict = (message: string) => new HttpError(409, 'conflict', message);
+export const unauthorized = (message: string, code = 'unauthorized') => new HttpError(401, code, message);
 
 // Fastify's own 4xx codes, mapped to short codes for clients.
 const FASTIFY_CODES: Record<string, string> = {
@@ -25,19 +29,32 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
 };
 
-/** One place decides what a client sees: details below 500, a bare message above. */
+/**
+ * One place decides what a client sees: details below 500, a bare message above. Pixel
+ * routes (config.gif) answer every error as a GIF with the reason in X-Linktrail-Error.
+ */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    let code = 'internal';
+    let message = 'internal error';
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(500).send({ error: 'internal', message: 'internal error' });
+    } else {
+      code =
+        error instanceof HttpError
+          ? error.code
+          : (FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'invalid_request'));
+      message = error.message;
+      const first = (error as FastifyError).validation?.[0];
+      if (first?.keyword === 'additionalProperties') {
+        const where = `${(error as FastifyError).validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
+        message = `${where} has an unknown field ${JSON.stringify(first.params.additionalProperty)}`;
+      }
+      if (error instanceof HttpError) reply.headers(error.headers);
     }
-    const code =
-      error instanceof HttpError
-        ? error.code
-        : (FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'invalid_request'));
-    return reply.code(status).send({ error: code, message: error.message });
+    if (request.routeOptions.config?.gif) return sendGif(reply, status, message);
+    return reply.code(status).send({ error: code, message });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),

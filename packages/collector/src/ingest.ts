@@ -1,7 +1,6 @@
 // Turns a received pageview into a stored hit: classify it (never trusting the script's own
 // verdict), then decide whether it starts a visit and whether it is a click (SPEC §4).
 import { classify, readParams, TOUCH_CHANNELS, type Channel } from '@linktrail/tracker';
-import { isAutomated } from './bots.js';
 import { badRequest } from './errors.js';
 import { randomId } from './ids.js';
 import type { HitInput } from './schemas/hit.js';
@@ -18,8 +17,11 @@ const TOUCH = new Set<Channel>(TOUCH_CHANNELS);
 export interface Ingest {
   /** Loads the last 30 minutes of visitors so a restart does not split visits. */
   warm(): Promise<void>;
-  /** Classifies and decides; throws a 400 for an unusable hit. Keeps the visit map in order. */
-  prepare(site: Site, hit: HitInput, ts: number, userAgent?: string | null): HitRecord;
+  /**
+   * Classifies and decides; throws a 400 for an unusable hit. Keeps the visit map in order.
+   * `bot`: the sender is automated (undefined: a server-side hit that named no user agent).
+   */
+  prepare(site: Site, hit: HitInput, ts: number, bot?: boolean): HitRecord;
   record(hits: HitRecord[]): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) touchLastSeen(`${v.siteId}\n${v.vid}`, v.ts);
     },
 
-    prepare(site, hit, ts, userAgent) {
+    prepare(site, hit, ts, automated) {
       if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
       const referrer = hit.referrer ?? '';
       const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
@@ -60,8 +62,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       const search = hit.url.split('#')[0]!.split('?')[1] ?? '';
       const params = readParams(search, hit.param);
       const replay = hit.nav === 'reload' || hit.nav === 'back_forward';
-      // Server-side hits may omit the user agent; a browser always sends one.
-      const bot = userAgent !== undefined && isAutomated(userAgent);
+      const bot = automated === true;
       const touch = TOUCH.has(c.channel);
 
       const key = `${site.id}\n${hit.vid}`;

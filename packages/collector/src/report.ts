@@ -1,6 +1,10 @@
-// Source and promoter breakdowns. Three grouped queries (visits, clicks, orders) over the
-// narrow tables, merged by key. Orders in code/affiliate rows come from link attribution,
-// in channel/source/utm rows from channel attribution (both stored at write time).
+// Source and promoter breakdowns, merged by key from grouped queries: visits, visitors and
+// clicks from a daily rollup (whole UTC days) or the raw visits/clicks tables (any other
+// range); purchases and other conversions from conversions. Orders and conversions in
+// code/affiliate rows come from link attribution, in channel/source/utm rows from channel
+// attribution (both stored at write time).
+import { rollupFor, type Rollup } from './rollups.js';
+import { SketchUnion } from './sketch.js';
 
 export const DIMENSIONS = [
   'channel',
@@ -42,31 +46,53 @@ export interface ReportRow {
   new_customers: number;
   scanned: number;
   unscanned: number;
+  /** scanned / tickets; null without tickets. */
+  attendance_rate: number | null;
+  /** Non-purchase conversions (signup, download, …) by type; purchases are the orders. */
+  conversions: Record<string, number>;
 }
 
 /** How a dialect spells the few things SQLite and PostgreSQL disagree on. */
 export interface Dialect {
   /** UTC calendar day (YYYY-MM-DD) of an epoch-ms column. */
   day(column: string): string;
+  /** The same of a column holding a UTC day number (epoch ms / 86 400 000). */
+  dayNumber(column: string): string;
+  /** Aggregate of visitor sketches: one merged blob (or an array of blobs) per group. */
+  sketchUnion(column: string): string;
 }
 
-type Table = 'visits' | 'clicks' | 'orders';
+/** orders: purchases; goals: every other conversion type (signup, download, form, …);
+ *  daily: a traffic rollup (visits, clicks, previews, visitor sketches);
+ *  dailyOrders / dailyGoals: an order rollup's purchases / other conversions. */
+type Table = 'visits' | 'clicks' | 'orders' | 'goals' | 'daily' | 'dailyOrders' | 'dailyGoals';
+type RawTable = 'visits' | 'clicks' | 'orders' | 'goals';
+const ROLLUP_TABLES: readonly Table[] = ['daily', 'dailyOrders', 'dailyGoals'];
 
 // Key expression per dimension and table; null means "this table has no such key".
-const KEY: Record<Dimension, Record<Table, string | null>> = {
-  channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel' },
-  source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source' },
-  code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code' },
-  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate' },
-  event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event' },
-  ticket_type: { visits: null, clicks: null, orders: 'i.type' },
-  utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source' },
-  utm_medium: { visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium' },
-  utm_campaign: { visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign' },
-  day: { visits: 'day', clicks: 'day', orders: 'day' },
+const KEY: Record<Dimension, Record<RawTable, string | null>> = {
+  channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel', goals: 'v.channel' },
+  source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source', goals: 'v.source' },
+  code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code', goals: 'v.link_code' },
+  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate', goals: 'v.link_affiliate' },
+  event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event', goals: 'v.event' },
+  ticket_type: { visits: null, clicks: null, orders: 'i.type', goals: null },
+  utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source', goals: 'v.utm_source' },
+  utm_medium: { visits: 'v.utm_medium', clicks: null, orders: 'v.utm_medium', goals: 'v.utm_medium' },
+  utm_campaign: { visits: 'v.utm_campaign', clicks: null, orders: 'v.utm_campaign', goals: 'v.utm_campaign' },
+  day: { visits: 'day', clicks: 'day', orders: 'day', goals: 'day' },
 };
 
-const FROM: Record<Table, string> = { visits: 'visits', clicks: 'clicks', orders: 'conversions' };
+const FROM: Record<RawTable, string> = { visits: 'visits', clicks: 'clicks', orders: 'conversions', goals: 'conversions' };
+const ATTRIBUTED = (table: Table) => table === 'orders' || table === 'goals';
+const DAY_MS = 86_400_000;
+
+/** The rollup a report reads: only for whole UTC days, and only one that has its keys. */
+export const rollupOf = (q: ReportQuery): Rollup | null =>
+  q.from % DAY_MS === 0 && q.to % DAY_MS === 0 ? rollupFor(q.dims, q.codes !== undefined) : null;
+
+/** Orders by ticket type need the items: those always read the raw tables. */
+const orderRollupOf = (q: ReportQuery): Rollup | null => (q.dims.includes('ticket_type') ? null : rollupOf(q));
 
 export interface Sql {
   text: string;
@@ -74,45 +100,60 @@ export interface Sql {
 }
 
 function keyExpr(dim: Dimension, table: Table, dialect: Dialect): string {
-  const k = KEY[dim][table];
+  if (ROLLUP_TABLES.includes(table)) {
+    // Rollups store '' for "none".
+    if (dim === 'day') return dialect.dayNumber('v.day');
+    if (dim === 'ticket_type') return 'NULL';
+    return dim === 'affiliate' ? 'c.affiliate' : `NULLIF(v.${dim}, '')`;
+  }
+  const k = KEY[dim][table as RawTable];
   return k === 'day' ? dialect.day('v.ts') : (k ?? 'NULL');
 }
 
 function needsCodes(dims: Dimension[], table: Table): boolean {
-  return table !== 'orders' && dims.includes('affiliate');
+  return !ATTRIBUTED(table) && dims.includes('affiliate');
 }
 
 function where(siteId: string, q: ReportQuery, table: Table): Sql {
-  const params: unknown[] = [siteId, q.from, q.to];
-  let text = 'v.site_id = ? AND v.ts >= ? AND v.ts < ?';
+  const daily = ROLLUP_TABLES.includes(table);
+  const params: unknown[] = daily ? [siteId, q.from / DAY_MS, q.to / DAY_MS] : [siteId, q.from, q.to];
+  let text = daily ? 'v.site_id = ? AND v.day >= ? AND v.day < ?' : 'v.site_id = ? AND v.ts >= ? AND v.ts < ?';
   if (q.event !== null) {
     text += ' AND v.event = ?';
     params.push(q.event);
   }
   if (q.codes) {
-    const col = table === 'orders' ? 'v.link_code' : 'v.code';
+    const col = ATTRIBUTED(table) ? 'v.link_code' : 'v.code';
     text += ` AND ${col} IN (${q.codes.map(() => '?').join(', ') || 'NULL'})`;
     params.push(...q.codes);
   }
   if (table === 'orders') text += " AND v.type = 'purchase' AND v.status = 'completed'";
+  if (table === 'goals') text += " AND v.type <> 'purchase' AND v.status = 'completed'";
+  // Order rollups hold completed conversions only.
+  if (table === 'dailyOrders') text += " AND v.type = 'purchase'";
+  if (table === 'dailyGoals') text += " AND v.type <> 'purchase'";
   return { text, params };
 }
 
-function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dialect, measures: string): Sql {
+function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dialect, measures: string, from?: string): Sql {
   const keys = q.dims.map((d, i) => `${keyExpr(d, table, dialect)} AS k${i}`);
   const groups = q.dims.map((_, i) => `k${i}`);
   const w = where(siteId, q, table);
   const joins = [
     needsCodes(q.dims, table) ? 'LEFT JOIN codes c ON c.site_id = v.site_id AND c.code = v.code' : '',
+    // LEFT: an order sent without items still counts, in the row whose ticket type is null.
     table === 'orders' && q.dims.includes('ticket_type')
-      ? 'JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
+      ? 'LEFT JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
       : '',
   ].join(' ');
-  if (table === 'orders') groups.push('v.currency');
+  if (table === 'orders' || table === 'dailyOrders') groups.push('v.currency');
+  if (table === 'goals' || table === 'dailyGoals') groups.push('v.type');
   return {
     text:
-      `SELECT ${[...keys, measures].join(', ')} FROM ${FROM[table]} v ${joins} ` +
-      `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}`,
+      `SELECT ${[...keys, measures].join(', ')} FROM ${from ?? FROM[table as RawTable]} v ${joins} ` +
+      `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}` +
+      // Refunds leave zeroed rollup rows behind: they are no row at all.
+      (table === 'dailyOrders' || table === 'dailyGoals' ? ' HAVING SUM(v.orders) <> 0' : ''),
     params: w.params,
   };
 }
@@ -121,10 +162,60 @@ const ORDER_MEASURES =
   'v.currency AS currency, COUNT(*) AS orders, SUM(v.tickets) AS tickets, SUM(v.value_minor) AS revenue, ' +
   'SUM(v.new_customer) AS new_customers, SUM(v.scanned) AS scanned';
 
-export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect) {
+// By ticket type, an order counts in each type it holds, with that type's tickets and item
+// revenue; its scans are shared out pro rata (the door scans orders, not ticket types).
+const TYPE_MEASURES =
+  'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(COALESCE(i.qty, v.tickets)) AS tickets, ' +
+  'SUM(COALESCE(i.qty * i.price_minor, v.value_minor)) AS revenue, ' +
+  'COUNT(DISTINCT CASE WHEN v.new_customer = 1 THEN v.order_id END) AS new_customers, ' +
+  'SUM(CASE WHEN i.qty IS NULL THEN v.scanned WHEN v.tickets > 0 THEN i.qty * v.scanned / v.tickets ELSE 0 END) AS scanned';
+
+const GOAL_MEASURES = 'v.type AS goal, COUNT(*) AS goals';
+
+const ROLLUP_ORDER_MEASURES =
+  'v.currency AS currency, SUM(v.orders) AS orders, SUM(v.tickets) AS tickets, SUM(v.revenue) AS revenue, ' +
+  'SUM(v.new_customers) AS new_customers, SUM(v.scanned) AS scanned';
+const ROLLUP_GOAL_MEASURES = 'v.type AS goal, SUM(v.orders) AS goals';
+
+export interface ReportSql {
+  /** Visits with visitors: a count (raw) or sketches (rollup, which also gives clicks and previews). */
+  visits: Sql;
+  /** Raw path only. */
+  clicks: Sql | null;
+  orders: Sql;
+  orderTotals: Sql;
+  goals: Sql;
+  goalTotals: Sql;
+  /** Raw path only: distinct visitors over the range. */
+  visitors: Sql | null;
+}
+
+export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect): ReportSql {
   const byType = q.dims.includes('ticket_type');
+  const orderRollup = orderRollupOf(q);
+  const all = { ...q, dims: [] };
+  const conversions = orderRollup
+    ? {
+        orders: groupedQuery(siteId, q, 'dailyOrders', dialect, ROLLUP_ORDER_MEASURES, orderRollup.orders),
+        orderTotals: groupedQuery(siteId, all, 'dailyOrders', dialect, ROLLUP_ORDER_MEASURES, orderRollup.orders),
+        goals: groupedQuery(siteId, q, 'dailyGoals', dialect, ROLLUP_GOAL_MEASURES, orderRollup.orders),
+        goalTotals: groupedQuery(siteId, all, 'dailyGoals', dialect, ROLLUP_GOAL_MEASURES, orderRollup.orders),
+      }
+    : {
+        orders: groupedQuery(siteId, q, 'orders', dialect, byType ? TYPE_MEASURES : ORDER_MEASURES),
+        // Totals count each order once, whatever the grouping.
+        orderTotals: groupedQuery(siteId, all, 'orders', dialect, ORDER_MEASURES),
+        goals: groupedQuery(siteId, q, 'goals', dialect, GOAL_MEASURES),
+        goalTotals: groupedQuery(siteId, all, 'goals', dialect, GOAL_MEASURES),
+      };
+  const rollup = rollupOf(q);
+  if (rollup) {
+    const measures = `SUM(v.visits) AS visits, SUM(v.clicks) AS clicks, SUM(v.previews) AS previews, ${dialect.sketchUnion('v.visitors')} AS sketch`;
+    return { visits: groupedQuery(siteId, q, 'daily', dialect, measures, rollup.table), clicks: null, visitors: null, ...conversions };
+  }
   const visitorsWhere = where(siteId, q, 'visits');
   return {
+    ...conversions,
     visits: groupedQuery(siteId, q, 'visits', dialect, 'COUNT(*) AS visits, COUNT(DISTINCT v.vid) AS visitors'),
     clicks: groupedQuery(
       siteId,
@@ -134,20 +225,6 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect) 
       "SUM(CASE WHEN v.kind = 'click' THEN 1 ELSE 0 END) AS clicks, " +
         "SUM(CASE WHEN v.kind = 'preview' THEN 1 ELSE 0 END) AS previews",
     ),
-    // By ticket type, an order counts in each type it holds, with that type's tickets and revenue.
-    orders: groupedQuery(
-      siteId,
-      q,
-      'orders',
-      dialect,
-      byType
-        ? 'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(i.qty) AS tickets, ' +
-            'SUM(i.qty * i.price_minor) AS revenue, SUM(v.new_customer) AS new_customers, ' +
-            'SUM(CASE WHEN v.tickets > 0 THEN i.qty * v.scanned / v.tickets ELSE 0 END) AS scanned'
-        : ORDER_MEASURES,
-    ),
-    // Totals count each order once, whatever the grouping.
-    orderTotals: groupedQuery(siteId, { ...q, dims: [] }, 'orders', dialect, ORDER_MEASURES),
     visitors: {
       text: `SELECT COUNT(DISTINCT v.vid) AS visitors FROM visits v WHERE ${visitorsWhere.text}`,
       params: visitorsWhere.params,
@@ -156,9 +233,18 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect) 
 }
 
 type Num = number | bigint | string | null;
-export type ResultRow = Record<string, Num>;
+type Blob = Uint8Array | Uint8Array[] | null;
+export type ResultRow = Record<string, Num | Blob>;
 
-const n = (v: Num | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const n = (v: Num | Blob | undefined): number => (v === null || v === undefined || typeof v === 'object' ? 0 : Number(v));
+
+/** A rollup group's visitors: one merged sketch, or (PostgreSQL) the group's sketches. */
+function sketchOf(v: Num | Blob | undefined): SketchUnion {
+  const u = new SketchUnion();
+  if (Array.isArray(v)) v.forEach((b) => u.addBlob(b));
+  else if (v instanceof Uint8Array) u.addBlob(v);
+  return u;
+}
 
 export function emptyRow(): ReportRow {
   return {
@@ -173,19 +259,27 @@ export function emptyRow(): ReportRow {
     new_customers: 0,
     scanned: 0,
     unscanned: 0,
+    attendance_rate: null,
+    conversions: {},
   };
 }
 
+/** A share rounded to 4 decimals, or null when there is nothing to divide by. */
+export const ratio = (part: number, whole: number): number | null =>
+  whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null;
+
 function rate(row: ReportRow): ReportRow {
   row.unscanned = row.tickets - row.scanned;
-  row.conversion_rate = row.visitors > 0 ? Math.round((row.orders / row.visitors) * 10_000) / 10_000 : null;
+  row.conversion_rate = ratio(row.orders, row.visitors);
+  row.attendance_rate = ratio(row.scanned, row.tickets);
   return row;
 }
 
-/** Merges the three grouped results into rows keyed by the dimension values, plus totals. */
+/** Merges the grouped results into rows keyed by the dimension values, plus totals. */
 export function mergeReport(
   dims: Dimension[],
-  results: { visits: ResultRow[]; clicks: ResultRow[]; orders: ResultRow[]; orderTotals: ResultRow[]; visitors: number },
+  /** visitors: the raw path's distinct count, or null when visits carry sketches. */
+  results: Record<'visits' | 'clicks' | 'orders' | 'orderTotals' | 'goals' | 'goalTotals', ResultRow[]> & { visitors: number | null },
 ): { rows: ReportRow[]; totals: ReportRow } {
   const rows = new Map<string, ReportRow>();
   const totals = emptyRow();
@@ -199,11 +293,20 @@ export function mergeReport(
     }
     return row;
   };
+  const everyone = new SketchUnion();
   for (const r of results.visits) {
     const row = rowFor(r);
     row.visits += n(r.visits);
-    row.visitors += n(r.visitors);
+    row.clicks += n(r.clicks);
+    row.previews += n(r.previews);
+    if ('sketch' in r) {
+      const s = sketchOf(r.sketch);
+      row.visitors = s.count();
+      everyone.addUnion(s);
+    } else row.visitors += n(r.visitors);
     totals.visits += n(r.visits);
+    totals.clicks += n(r.clicks);
+    totals.previews += n(r.previews);
   }
   for (const r of results.clicks) {
     const row = rowFor(r);
@@ -222,7 +325,13 @@ export function mergeReport(
   };
   for (const r of results.orders) addOrders(rowFor(r), r);
   for (const r of results.orderTotals) addOrders(totals, r);
-  totals.visitors = results.visitors;
+  const addGoals = (target: ReportRow, r: ResultRow) => {
+    const goal = String(r.goal);
+    target.conversions[goal] = (target.conversions[goal] ?? 0) + n(r.goals);
+  };
+  for (const r of results.goals) addGoals(rowFor(r), r);
+  for (const r of results.goalTotals) addGoals(totals, r);
+  totals.visitors = results.visitors ?? everyone.count();
   const sorted = [...rows.values()].map(rate).sort(
     (a, b) =>
       b.orders - a.orders ||

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     mailFrom: config.mailFrom,
     demoDir: config.demo ? fileURLToPath(new URL('../../../examples/', import.meta.url)) : null,
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    rateLimits: { publicPerMinute: config.publicRateLimit, authFailuresPerMinute: config.authRateLimit },
+    trustProxy: config.trustProxy,
   });
 
   let stopping = false;
@@ -54,23 +56,23 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  const address = await app.listen({ port: config.port, host: config.host });
+  // PORT=0 takes a free port: links must then use the port actually bound.
+  if (config.port === 0 && !config.publicUrlSet) app.ctx.publicUrl = address.replace(/\/+$/, '');
   const db = config.databaseUrl ? `PostgreSQL: ${redact(config.databaseUrl)}` : `SQLite: ${config.dbFile}`;
-  // "listening on" names the bound port (PORT=0 picks a free one); scripts and tests read it.
-  const lines = [`linktrail collector listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port} (${db}), public URL ${config.publicUrl}`];
+  // "listening on" names the bound address; scripts and tests read it.
+  const lines = [`linktrail collector listening on ${address} (public URL ${app.ctx.publicUrl}, ${db})`];
   if (!config.adminToken) lines.push(`operator token (LINKTRAIL_ADMIN_TOKEN unset, new each start): ${adminToken}`);
   if (config.demo) {
     const { token } = await seedDemo(app.ctx);
     lines.push(
       '',
-      `Demo: open ${config.publicUrl}/demo/ in a browser`,
-      `  1. follow Mia's tracking link ${config.publicUrl}/r/mia`,
+      `Demo: open ${app.ctx.publicUrl}/demo/ in a browser`,
+      `  1. follow Mia's tracking link ${app.ctx.publicUrl}/r/mia`,
       '  2. buy tickets on the event page; the confirmation page fires the pixel',
-      `  3. read the report: ${config.publicUrl}/demo/report?by=code`,
+      `  3. read the report: ${app.ctx.publicUrl}/demo/report?by=code`,
       `demo site token: ${token}`,
-      `  curl -H 'Authorization: Bearer ${token}' '${config.publicUrl}/api/sites/demo/report?by=channel'`,
+      `  curl -H 'Authorization: Bearer ${token}' '${app.ctx.publicUrl}/api/sites/demo/report?by=channel'`,
     );
   }
   console.log(lines.join('\n'));

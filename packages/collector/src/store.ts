@@ -12,6 +12,17 @@ export interface Site {
   windowDays: number;
   currency: string;
   createdAt: number;
+  /** Conversions must carry sig, an HMAC of order, value and currency with the site's secret. */
+  requireSignedConversions: boolean;
+  /** Hits, clicks and conversions sent with Sec-GPC: 1 are not stored. */
+  honorGpc: boolean;
+}
+
+/** A change to a site's settings; conversionSecret null removes the secret. */
+export interface SiteSettingsUpdate {
+  requireSignedConversions?: boolean;
+  honorGpc?: boolean;
+  conversionSecret?: string | null;
 }
 
 export interface EventRecord {
@@ -88,7 +99,8 @@ export interface ItemRecord {
   priceMinor: number;
 }
 
-export type OrderStatus = 'completed' | 'refunded' | 'transferred' | 'resold' | 'cancelled';
+export const ORDER_STATUSES = ['completed', 'refunded', 'transferred', 'resold', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface ConversionRecord {
   siteId: string;
@@ -113,6 +125,38 @@ export interface StoredConversion extends ConversionRecord {
   attribution: Attribution;
 }
 
+/** A conversion as the order list shows it: never the customer key. */
+export interface OrderSummary {
+  order: string;
+  ts: number;
+  event: string | null;
+  type: string;
+  status: OrderStatus;
+  currency: string;
+  valueMinor: number;
+  tickets: number;
+  scanned: number;
+  /** Link attribution. */
+  code: string | null;
+  affiliate: string | null;
+  /** Channel attribution. */
+  channel: string;
+  source: string | null;
+}
+
+export interface OrderListQuery {
+  from: number;
+  /** Exclusive. */
+  to: number;
+  code: string | null;
+  affiliate: string | null;
+  status: OrderStatus | null;
+  type: string | null;
+  /** Keyset pagination: only orders older than this one (newest first, ties by order id). */
+  before: { ts: number; order: string } | null;
+  limit: number;
+}
+
 export type Conflict = { conflict: true };
 
 export interface Store {
@@ -123,10 +167,14 @@ export interface Store {
   /** Stores `value` unless the key is set; answers the stored value (first writer wins, across processes). */
   initSetting(key: string, value: string): Promise<string>;
 
-  createSite(site: Site, tokenHash: string): Promise<Site | Conflict>;
+  createSite(site: Site, tokenHash: string, conversionSecret?: string | null): Promise<Site | Conflict>;
   getSite(id: string): Promise<Site | null>;
   siteByTokenHash(tokenHash: string): Promise<Site | null>;
   setSiteToken(id: string, tokenHash: string): Promise<void>;
+  /** Applies the change and returns the updated site, or null if there is no such site. */
+  updateSiteSettings(id: string, update: SiteSettingsUpdate): Promise<Site | null>;
+  /** The secret that signed conversions are checked with; never shown again once set. */
+  getConversionSecret(id: string): Promise<string | null>;
 
   createEvent(siteId: string, event: EventRecord): Promise<EventRecord | Conflict>;
   getEvent(siteId: string, id: string): Promise<EventRecord | null>;
@@ -160,6 +208,8 @@ export interface Store {
   getConversion(siteId: string, order: string): Promise<StoredConversion | null>;
   setOrderStatus(siteId: string, order: string, status: OrderStatus): Promise<boolean>;
   setScanned(siteId: string, order: string, scanned: number): Promise<boolean>;
+  /** Every status included, newest first; at most `limit` rows. */
+  listOrders(siteId: string, query: OrderListQuery): Promise<OrderSummary[]>;
 
   report(siteId: string, query: ReportQuery): Promise<{ rows: ReportRow[]; totals: ReportRow }>;
 

@@ -1,6 +1,6 @@
 // Promoters recruit sub-promoters. The organiser's by=affiliate report shows each
 // affiliate's own figures and, in `team`, the figures of the affiliate and everyone below.
-import { emptyRow, type ReportRow } from './report.js';
+import { emptyRow, ratio, type ReportRow } from './report.js';
 import type { Affiliate } from './store.js';
 
 const SUMMED = ['visits', 'clicks', 'previews', 'orders', 'tickets', 'new_customers', 'scanned', 'unscanned'] as const;
@@ -44,7 +44,9 @@ export function withTeams(rows: ReportRow[], affiliates: Affiliate[]): ReportRow
       if (!member) continue;
       for (const f of SUMMED) team[f] += member[f];
       for (const [cur, minor] of Object.entries(member.revenue)) team.revenue[cur] = (team.revenue[cur] ?? 0) + minor;
+      for (const [goal, count] of Object.entries(member.conversions)) team.conversions[goal] = (team.conversions[goal] ?? 0) + count;
     }
+    team.attendance_rate = ratio(team.scanned, team.tickets);
     return { ...row, parent: parents.get(row.key) ?? null, team } as TeamRow;
   });
 }

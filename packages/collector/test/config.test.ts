@@ -6,6 +6,11 @@ describe('settings from the environment', () => {
     expect(loadConfig({})).toMatchObject({ port: 8787, host: '127.0.0.1', dbFile: './data/linktrail.db', publicUrl: 'http://127.0.0.1:8787', demo: false, databaseUrl: null });
   });
 
+  it('rate limits default to 6000 hits and 10 failed tokens a minute per address, behind no proxy', () => {
+    expect(loadConfig({})).toMatchObject({ publicRateLimit: 6000, authRateLimit: 10, trustProxy: 0 });
+    expect(loadConfig({ LINKTRAIL_PUBLIC_RATE_LIMIT: '0', LINKTRAIL_TRUST_PROXY: '1' })).toMatchObject({ publicRateLimit: 0, trustProxy: 1 });
+  });
+
   it('derives the public URL from HOST and PORT, and takes LINKTRAIL_PUBLIC_URL over it', () => {
     expect(loadConfig({ PORT: '9000' }).publicUrl).toBe('http://127.0.0.1:9000');
     expect(loadConfig({ LINKTRAIL_PUBLIC_URL: 'https://t.example.com/' }).publicUrl).toBe('https://t.example.com');
@@ -23,6 +28,9 @@ describe('settings from the environment', () => {
     [{ LINKTRAIL_COOKIE_SECRET: 'short' }, /LINKTRAIL_COOKIE_SECRET/],
     [{ HOST: 'a b' }, /HOST/],
     [{ LINKTRAIL_MAIL_FROM: 'a@b\r\nBcc: x@y' }, /LINKTRAIL_MAIL_FROM/],
+    [{ LINKTRAIL_PUBLIC_RATE_LIMIT: 'lots' }, /LINKTRAIL_PUBLIC_RATE_LIMIT must be a whole number/],
+    [{ LINKTRAIL_AUTH_RATE_LIMIT: '-1' }, /LINKTRAIL_AUTH_RATE_LIMIT/],
+    [{ LINKTRAIL_TRUST_PROXY: 'yes' }, /LINKTRAIL_TRUST_PROXY must be a whole number from 0 to 10/],
   ])('refuses %j with a message naming it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -18,6 +18,10 @@ export interface TestApp {
   sql(text: string, ...params: unknown[]): Promise<SqlRow[]>;
   /** The plan of a query on this store, to check it uses an index. */
   explain(text: string, params: unknown[]): Promise<string>;
+  /** The names of the app's tables. */
+  tables(): Promise<string[]>;
+  /** Runs DDL, then this store's schema migration `version` again. */
+  remigrate(statements: string, version: number): Promise<void>;
   dialect: Dialect;
   /** Site token of the site made by setup(). */
   token: string;
@@ -27,7 +31,7 @@ export interface TestApp {
 }
 
 export async function makeApp(options: Partial<AppOptions> & { dir?: string } = {}): Promise<Omit<TestApp, 'token' | 'site' | 'auth'>> {
-  const { store, sql, explain, dialect, dispose } = await createTestStore(options.dir);
+  const { store, sql, explain, tables, remigrate, dialect, dispose } = await createTestStore(options.dir);
   const clock = {
     now: Date.UTC(2026, 5, 1, 12, 0, 0),
     advance(ms: number) {
@@ -48,6 +52,8 @@ export async function makeApp(options: Partial<AppOptions> & { dir?: string } = 
     kind: store.kind,
     sql,
     explain,
+    tables,
+    remigrate,
     dialect,
     async close() {
       await app.close();

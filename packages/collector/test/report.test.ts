@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reportQueries } from '../src/report.js';
+import { STORE_KIND } from './stores.js';
 import { DAY, EVENT_URL, MINUTE, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
@@ -110,11 +111,18 @@ describe('report query plans', () => {
     await t.sql('ANALYZE visits, clicks, conversions');
   });
 
-  it.each(['channel', 'code', 'affiliate', 'day'] as const)('by=%s reads the range through the site/time indexes', async (dim) => {
+  it.each(['channel', 'code', 'affiliate', 'day'] as const)('by=%s over part of a day reads the raw range through the site/time indexes', async (dim) => {
     const q = reportQueries('acme', { dims: [dim], from: 0, to: 1, event: null }, t.dialect);
     expect(await plan(q.visits)).toMatch(/visits_site_ts/);
-    expect(await plan(q.clicks)).toMatch(/clicks_site_ts/);
-    expect(await plan(q.orders)).toMatch(/conversions_site_ts/);
+    expect(await plan(q.clicks!)).toMatch(/clicks_site_ts/);
+    expect(await plan(q.orders)).toMatch(/conversions_report/);
+    expect(await plan(q.goals)).toMatch(/conversions_report/);
+  });
+
+  it.runIf(STORE_KIND === 'sqlite')('reads orders and goals from the covering index alone on SQLite', async () => {
+    const q = reportQueries('acme', { dims: ['code'], from: 0, to: 1, event: null }, t.dialect);
+    expect(await plan(q.orders)).toMatch(/COVERING INDEX conversions_report/);
+    expect(await plan(q.goals)).toMatch(/COVERING INDEX conversions_report/);
   });
 
   it('attribution reads a visitor through the visitor indexes', async () => {

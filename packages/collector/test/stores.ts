@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createPgStore, pgDialect } from '../src/db/pg-store.js';
 import { quoteIdent, toPgPlaceholders } from '../src/db/pg-pool.js';
+import { migrations } from '../src/db/migrations/index.js';
+import { pgMigrations } from '../src/db/pg-migrations/index.js';
 import { createSqliteStore, sqliteDialect } from '../src/db/sqlite-store.js';
 import { randomId } from '../src/ids.js';
 import type { Dialect } from '../src/report.js';
@@ -14,6 +16,8 @@ import type { Store } from '../src/store.js';
 
 /** postgres://… of a server the tests may create schemas in; unset: SQLite only. */
 export const PG_URL = process.env.LINKTRAIL_TEST_DATABASE_URL || null;
+/** The store every test app of this run uses. */
+export const STORE_KIND: 'sqlite' | 'postgres' = PG_URL ? 'postgres' : 'sqlite';
 
 export type SqlRow = Record<string, unknown>;
 
@@ -24,6 +28,10 @@ export interface TestStore {
   sql(text: string, ...params: unknown[]): Promise<SqlRow[]>;
   /** The query plan as text, for index checks (PostgreSQL plans with seq scans disabled). */
   explain(text: string, params: unknown[]): Promise<string>;
+  /** The names of the app's tables. */
+  tables(): Promise<string[]>;
+  /** Runs statements without results (DDL), then schema migration `version` of this store again. */
+  remigrate(statements: string, version: number): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -58,6 +66,18 @@ export async function createTestStore(dir?: string): Promise<TestStore> {
           client.release();
         }
       },
+      tables: async () =>
+        (await store.pool.query('SELECT tablename FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => String(r.tablename)),
+      async remigrate(statements, version) {
+        const client = await store.pool.connect();
+        try {
+          await client.query(statements);
+          const { up } = pgMigrations[version - 1]!;
+          await (typeof up === 'string' ? client.query(up) : up(client));
+        } finally {
+          client.release();
+        }
+      },
       dispose: () => admin(url, (c) => c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`)).then(() => undefined),
     };
   }
@@ -69,6 +89,11 @@ export async function createTestStore(dir?: string): Promise<TestStore> {
     sql: async (text, ...params) => store.db.prepare(text).all(...params) as SqlRow[],
     explain: async (text, params) =>
       (store.db.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('\n'),
+    tables: async () => store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
+    remigrate: async (statements, version) => {
+      store.db.exec(statements);
+      store.db.exec(migrations[version - 1]!.up);
+    },
     dispose: async () => {
       if (!dir) rmSync(folder, { recursive: true, force: true });
     },

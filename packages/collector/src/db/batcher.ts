@@ -1,8 +1,10 @@
 // Group commit: every write queued during one event-loop turn is committed in one
 // transaction right after the turn (setImmediate), never behind a fixed timer. Each job runs
-// in its own savepoint, so one bad job fails alone. A job's promise settles after COMMIT,
-// so an acknowledgement always means "on disk".
+// in its own savepoint, so one bad job fails alone. A job's promise settles only after its
+// COMMIT and the fsync that follows it (wal-sync.ts), so an acknowledgement always means
+// "on disk". The event loop never waits on the disk: it parses the next batch meanwhile.
 import type { Sqlite } from './open-sqlite.js';
+import { noSync, type WalSync } from './wal-sync.js';
 
 interface Job {
   run: () => unknown;
@@ -12,17 +14,36 @@ interface Job {
 
 export interface Batcher {
   enqueue<T>(run: () => T): Promise<T>;
-  /** Resolves when everything queued so far is committed. */
+  /** Resolves when everything queued so far is committed and on disk. */
   drain(): Promise<void>;
   readonly pending: number;
 }
 
-export function createBatcher(db: Sqlite, maxBatch = 1000): Batcher {
+const MAX_SYNCS = 2;
+
+/** beforeCommit runs inside each batch's transaction after its jobs (e.g. to flush rollups). */
+export function createBatcher(db: Sqlite, wal: WalSync = noSync, beforeCommit: () => void = () => {}, maxBatch = 1000): Batcher {
   let queue: Job[] = [];
   let scheduled = false;
   let idle: Array<() => void> = [];
   const inSavepoint = db.transaction((run: () => unknown) => run());
 
+  // A committed batch starts its fsync at once, so it seldom waits behind another's; past
+  // MAX_SYNCS running (libuv's pool is small), batches wait and share the next one. An fsync
+  // covers everything committed before it began.
+  let syncing = 0;
+  let unsynced: Array<(error: Error | null) => void> = [];
+  const startSync = () => {
+    const settle = unsynced;
+    unsynced = [];
+    syncing++;
+    wal.sync((error) => {
+      syncing--;
+      for (const s of settle) s(error);
+      if (unsynced.length > 0 && syncing < MAX_SYNCS) startSync();
+      settleIdle();
+    });
+  };
   const flush = () => {
     scheduled = false;
     const jobs = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
@@ -37,13 +58,22 @@ export function createBatcher(db: Sqlite, maxBatch = 1000): Batcher {
             outcomes.push({ ok: false, value: error });
           }
         }
+        beforeCommit();
       })();
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of this batch is durable.
       for (const job of jobs) job.reject(error);
       return next();
     }
-    jobs.forEach((job, i) => (outcomes[i]!.ok ? job.resolve(outcomes[i]!.value) : job.reject(outcomes[i]!.value)));
+    unsynced.push((error) =>
+      jobs.forEach((job, i) => {
+        const o = outcomes[i]!;
+        if (error) job.reject(error);
+        else if (o.ok) job.resolve(o.value);
+        else job.reject(o.value);
+      }),
+    );
+    if (syncing < MAX_SYNCS) startSync();
     next();
   };
 
@@ -52,10 +82,15 @@ export function createBatcher(db: Sqlite, maxBatch = 1000): Batcher {
       scheduled = true;
       setImmediate(flush);
     } else {
-      const waiting = idle;
-      idle = [];
-      for (const done of waiting) done();
+      settleIdle();
     }
+  };
+
+  const settleIdle = () => {
+    if (scheduled || queue.length > 0 || syncing > 0 || unsynced.length > 0) return;
+    const waiting = idle;
+    idle = [];
+    for (const done of waiting) done();
   };
 
   return {
@@ -69,7 +104,7 @@ export function createBatcher(db: Sqlite, maxBatch = 1000): Batcher {
       });
     },
     drain() {
-      if (!scheduled && queue.length === 0) return Promise.resolve();
+      if (!scheduled && queue.length === 0 && syncing === 0 && unsynced.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => idle.push(resolve));
     },
     get pending() {

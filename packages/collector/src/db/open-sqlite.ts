@@ -1,21 +1,51 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hashVisitor, sketchAdd, SketchUnion } from '../sketch.js';
 import { migrations } from './migrations/index.js';
 
 export type Sqlite = Database.Database;
 
-/** Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations. */
-export function openSqlite(file: string): Sqlite {
+/**
+ * Opens (creating if needed) a SQLite database in WAL mode and applies pending migrations.
+ * `wal` is true when the WAL is on: the caller then owes an fsync of it before acknowledging
+ * (wal-sync.ts); otherwise every commit syncs itself.
+ */
+export function openSqlite(file: string): { db: Sqlite; wal: boolean } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before we acknowledge; group commit amortises the fsync.
-  db.pragma('synchronous = FULL');
+  const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  // NORMAL in WAL mode: a commit reaches the OS without blocking the event loop on fsync;
+  // the batcher fsyncs the WAL off-thread before it acknowledges. FULL where there is no WAL.
+  db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  registerSketchFunctions(db);
   migrate(db);
-  return db;
+  return { db, wal };
+}
+
+/** SQL access to the distinct-visitor sketches of the daily rollups (see sketch.ts). */
+function registerSketchFunctions(db: Sqlite): void {
+  db.function('lt_sketch_add', { deterministic: true }, (blob: unknown, vid: unknown) =>
+    sketchAdd(blob instanceof Uint8Array ? blob : null, hashVisitor(String(vid))),
+  );
+  db.function('lt_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
+    const u = new SketchUnion();
+    if (a instanceof Uint8Array) u.addBlob(a);
+    if (b instanceof Uint8Array) u.addBlob(b);
+    return u.toBlob();
+  });
+  db.aggregate('lt_sketch', {
+    start: () => new SketchUnion(),
+    step: (u: SketchUnion, vid: unknown) => void u.addHash(hashVisitor(String(vid))),
+    result: (u: SketchUnion) => u.toBlob(),
+  });
+  db.aggregate('lt_sketch_union', {
+    start: () => new SketchUnion(),
+    step: (u: SketchUnion, blob: unknown) => void u.addBlob(blob instanceof Uint8Array ? blob : null),
+    result: (u: SketchUnion) => u.toBlob(),
+  });
 }
 
 export function migrate(db: Sqlite): void {

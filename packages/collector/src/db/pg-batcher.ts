@@ -4,7 +4,8 @@
 //
 // Each job names the locks it needs (a visitor, an order); the batch takes all of them first
 // through options.lock (pg-visitors.ts), in sorted order, so concurrent batches in any
-// process never deadlock on them. What the lock step answers is handed to every job.
+// process never deadlock on them. What the lock step answers (fresh for each transaction) is
+// handed to every job and to options.beforeCommit, which runs last before COMMIT.
 // Jobs that only append rows (hits) can be merged: a batch writes all their items with one
 // statement per table instead of one per item, where the first of them was queued.
 // No savepoints (each costs a subtransaction, and over 64 of them slow every snapshot):
@@ -40,6 +41,8 @@ export interface PgBatcher<L> {
 export interface PgBatcherOptions<L> {
   /** Takes the batch's locks (every job's keys, deduplicated) before any job runs. */
   lock: (client: PgClient, keys: string[]) => Promise<L>;
+  /** Runs after the batch's jobs, in their transaction (the rollup flush, pg-rollups.ts). */
+  beforeCommit?: (client: PgClient, locked: L) => Promise<void>;
   maxBatch?: number;
   /** Batches committing at once (pooled connections used for writes). */
   maxInFlight?: number;
@@ -82,6 +85,7 @@ export function createPgBatcher<L>(pool: PgPool, options: PgBatcherOptions<L>): 
           values.push(undefined);
         }
       }
+      if (options.beforeCommit) await options.beforeCommit(client, locked);
       await client.query('COMMIT');
       return values;
     } catch (error) {

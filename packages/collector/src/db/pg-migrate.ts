@@ -1,9 +1,9 @@
 // Applies pending PostgreSQL migrations in one transaction under an advisory lock, so two
 // processes starting together never race; refuses a database newer than this code.
-import { pgMigrations } from './pg-migrations/index.js';
+import { pgMigrations, type PgMigration } from './pg-migrations/index.js';
 import type { PgPool } from './pg-pool.js';
 
-export async function migratePg(pool: PgPool, migrations: ReadonlyArray<{ up: string }> = pgMigrations): Promise<number> {
+export async function migratePg(pool: PgPool, migrations: ReadonlyArray<PgMigration> = pgMigrations): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -18,7 +18,9 @@ export async function migratePg(pool: PgPool, migrations: ReadonlyArray<{ up: st
       );
     }
     for (let v = current; v < migrations.length; v++) {
-      await client.query(migrations[v]!.up);
+      const { up } = migrations[v]!;
+      if (typeof up === 'string') await client.query(up);
+      else await up(client);
       await client.query('INSERT INTO linktrail_schema (version) VALUES ($1)', [v + 1]);
     }
     await client.query('COMMIT');

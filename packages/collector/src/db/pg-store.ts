@@ -1,17 +1,27 @@
 // The Store on PostgreSQL, for several collector processes sharing one database. Same tables,
 // same report SQL (report.ts, `?` rewritten to `$n`) and same answers as the SQLite store.
 // Reads go straight to the pool; writes go through the group-commit batcher (pg-batcher.ts).
+import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow, type Sql } from '../report.js';
+import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
 import { openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
-import { lockAll, visitorLock, type LastSeen } from './pg-visitors.js';
-import { conversionLocks, hitLocks, readConversion, writeClick, writeConversion, writeHits } from './pg-writes.js';
-import { str, toAffiliate, toCode, toEvent, toSite, type Row } from './rows.js';
+import { flushPgRollups } from './pg-rollups.js';
+import { pgSites } from './pg-sites.js';
+import { lockAll, orderLock, visitorLock } from './pg-visitors.js';
+import {
+  conversionLocks, hitLocks, readConversion, writeClick, writeConversion, writeHits, writeOrderStatus, writeScanned,
+  type BatchContext,
+} from './pg-writes.js';
+import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
 
 export const pgDialect: Dialect = {
   day: (col) => `to_char(to_timestamp(${col} / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  dayNumber: (col) => `to_char(to_timestamp(${col}::bigint * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  // No sketch merge in SQL: the group's sketches, merged by report.ts (sketchOf).
+  sketchUnion: (col) => `array_agg(${col})`,
 };
 
 const CONFLICT: Conflict = { conflict: true };
@@ -28,7 +38,10 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
     await pool.end();
     throw error;
   }
-  const batcher = createPgBatcher(pool, { lock: lockAll });
+  const batcher = createPgBatcher<BatchContext>(pool, {
+    lock: async (c, keys) => ({ lastSeen: await lockAll(c, keys), rollup: new RollupBatch() }),
+    beforeCommit: (c, { rollup }) => flushPgRollups(c, rollup),
+  });
 
   const rows = async (text: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(text, params)).rows;
   const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];
@@ -36,7 +49,7 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
   const write = (text: string, params: unknown[]) =>
     batcher.enqueue(async (c) => (await c.query(text, params)).rowCount ?? 0);
 
-  async function insertOrConflict<T>(value: T, job: PgJob<unknown, LastSeen>): Promise<T | Conflict> {
+  async function insertOrConflict<T>(value: T, job: PgJob<unknown, BatchContext>): Promise<T | Conflict> {
     try {
       await batcher.enqueue(job);
       return value;
@@ -63,26 +76,7 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
       });
     },
 
-    createSite(site, tokenHash) {
-      return insertOrConflict(site, (c) =>
-        c.query(
-          `INSERT INTO sites (id, name, url, platform_hosts, window_days, currency, token_hash, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [site.id, site.name, site.url, JSON.stringify(site.platformHosts), site.windowDays, site.currency, tokenHash, site.createdAt],
-        ),
-      );
-    },
-    async getSite(id) {
-      const r = await one('SELECT * FROM sites WHERE id = $1', [id]);
-      return r ? toSite(r) : null;
-    },
-    async siteByTokenHash(tokenHash) {
-      const r = await one('SELECT * FROM sites WHERE token_hash = $1', [tokenHash]);
-      return r ? toSite(r) : null;
-    },
-    async setSiteToken(id, tokenHash) {
-      await write('UPDATE sites SET token_hash = $1 WHERE id = $2', [tokenHash, id]);
-    },
+    ...pgSites({ pool, write: (job) => batcher.enqueue(job), insertOrConflict }),
 
     createEvent(siteId, e) {
       return insertOrConflict(e, (c) =>
@@ -147,36 +141,41 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
       await batcher.enqueueMerged({ kind: 'hits', items: hits, write: writeHits }, hitLocks(hits));
     },
     async recordClick(k) {
-      await batcher.enqueue((c) => writeClick(c, k), k.vid ? [visitorLock(k.siteId, k.vid)] : []);
+      await batcher.enqueue((c, ctx) => writeClick(c, k, ctx), k.vid ? [visitorLock(k.siteId, k.vid)] : []);
     },
 
     recordConversion(conv, windowDays, decide) {
-      return batcher.enqueue((c) => writeConversion(c, conv, windowDays, decide), conversionLocks(conv));
+      return batcher.enqueue((c, ctx) => writeConversion(c, conv, windowDays, decide, ctx), conversionLocks(conv));
     },
     getConversion(siteId, order) {
       return readConversion(pool, siteId, order);
     },
-    async setOrderStatus(siteId, order, status) {
-      return (await write('UPDATE conversions SET status = $1 WHERE site_id = $2 AND order_id = $3', [status, siteId, order])) > 0;
+    setOrderStatus(siteId, order, status) {
+      return batcher.enqueue((c, ctx) => writeOrderStatus(c, siteId, order, status, ctx), [orderLock(siteId, order)]);
     },
-    async setScanned(siteId, order, scanned) {
-      const sql = 'UPDATE conversions SET scanned = LEAST($1::integer, tickets) WHERE site_id = $2 AND order_id = $3';
-      return (await write(sql, [scanned, siteId, order])) > 0;
+    setScanned(siteId, order, scanned) {
+      return batcher.enqueue((c, ctx) => writeScanned(c, siteId, order, scanned, ctx), [orderLock(siteId, order)]);
+    },
+    async listOrders(siteId, query) {
+      const q = orderListQuery(siteId, query);
+      return (await rows(toPgPlaceholders(q.text), q.params)).map(toOrderSummary);
     },
 
     async report(siteId, query) {
       const q = reportQueries(siteId, query, pgDialect);
-      // One snapshot for the five queries, so rows and totals always agree.
+      // One snapshot for all the queries, so rows and totals always agree.
       const client = await pool.connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const run = async (s: Sql) => (await client.query(toPgPlaceholders(s.text), s.params)).rows as ResultRow[];
         const results = {
           visits: await run(q.visits),
-          clicks: await run(q.clicks),
+          clicks: q.clicks ? await run(q.clicks) : [],
           orders: await run(q.orders),
           orderTotals: await run(q.orderTotals),
-          visitors: Number((await run(q.visitors))[0]?.visitors ?? 0),
+          goals: await run(q.goals),
+          goalTotals: await run(q.goalTotals),
+          visitors: q.visitors ? Number((await run(q.visitors))[0]?.visitors ?? 0) : null,
         };
         await client.query('COMMIT');
         return mergeReport(query.dims, results);

@@ -4,10 +4,24 @@
 // per-order advisory locks (taken by the batcher, pg-visitors.ts) around attribution's
 // read-then-insert; and the visitor's last hit time shared by every process.
 import type { Attribution, AttributionInput, ClickCandidate, VisitCandidate } from '../attribution.js';
-import type { ClickRecord, ConversionRecord, HitRecord, StoredConversion } from '../store.js';
+import type { RollupBatch, RollupFacts } from '../rollups.js';
+import { hashVisitor } from '../sketch.js';
+import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConversion } from '../store.js';
 import type { PgClient } from './pg-pool.js';
 import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
-import { CANDIDATE_LIMIT, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+
+/** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
+export interface BatchContext {
+  lastSeen: LastSeen;
+  /** Flushed once before COMMIT (pg-rollups.ts); a rolled-back batch's changes go with it. */
+  rollup: RollupBatch;
+}
+
+const DAY_MS = 86_400_000;
+const clickFacts = (channel: string, source: string | null, code: string, event: string | null): RollupFacts => ({
+  channel, source, code, event, utm_source: null, utm_medium: null, utm_campaign: null,
+});
 
 /** The locks a batch of hits needs: every visitor it records a hit for (bots are not visitors). */
 export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.bot).map((h) => hitLock(h.siteId, h.vid, h.ts));
@@ -15,10 +29,14 @@ export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.b
 const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
 
 /** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement each. */
-export async function writeHits(c: PgClient, received: HitRecord[], lastSeen: LastSeen): Promise<void> {
+export async function writeHits(c: PgClient, received: HitRecord[], { lastSeen, rollup }: BatchContext): Promise<void> {
   const hits = shareVisitDecisions(received, lastSeen);
   const clicks: number[] = [];
-  for (const h of hits) clicks.push(isClickCandidate(h) ? await writeLandingClick(c, h) : 0);
+  for (const h of hits) {
+    const event = isClickCandidate(h) ? await writeLandingClick(c, h) : undefined;
+    clicks.push(event === undefined ? 0 : 1);
+    if (event !== undefined) rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), clickFacts(h.channel, h.source, h.code!, event), { clicks: 1 });
+  }
   const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
   await c.query(
     `INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
@@ -34,6 +52,11 @@ export async function writeHits(c: PgClient, received: HitRecord[], lastSeen: La
   );
   const visits = hits.filter((h) => h.visit);
   if (visits.length === 0) return;
+  for (const h of visits) {
+    const { utm } = h;
+    const facts = { channel: h.channel, source: h.source, code: h.code, event: h.event, utm_source: utm.source, utm_medium: utm.medium, utm_campaign: utm.campaign };
+    rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), facts, { visits: 1, hash: hashVisitor(h.vid) });
+  }
   await c.query(
     `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
@@ -48,28 +71,30 @@ export async function writeHits(c: PgClient, received: HitRecord[], lastSeen: La
 }
 
 /**
- * A landing with a tracking code: a new cid is a click (1); a known one is the landing of a
- * shortlink redirect, the same click now with its visitor (0). ON CONFLICT keeps this right
- * when both race.
+ * A landing with a tracking code: a new cid is a click (answers its event); a known one is the
+ * landing of a shortlink redirect, the same click now with its visitor (undefined). ON CONFLICT
+ * keeps this right when both race.
  */
-async function writeLandingClick(c: PgClient, h: HitRecord): Promise<number> {
+async function writeLandingClick(c: PgClient, h: HitRecord): Promise<string | null | undefined> {
   const inserted = await c.query(
     `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
      VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, 'click')
-     ON CONFLICT (site_id, cid) DO NOTHING`,
+     ON CONFLICT (site_id, cid) DO NOTHING RETURNING event`,
     [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source],
   );
-  if (inserted.rowCount === 1) return 1;
+  if (inserted.rowCount === 1) return str(inserted.rows[0].event);
   await c.query('UPDATE clicks SET vid = $1 WHERE site_id = $2 AND cid = $3 AND vid IS DISTINCT FROM $1', [h.vid, h.siteId, h.cid]);
-  return 0;
+  return undefined;
 }
 
-export async function writeClick(c: PgClient, k: ClickRecord): Promise<void> {
-  await c.query(
+export async function writeClick(c: PgClient, k: ClickRecord, { rollup }: BatchContext): Promise<void> {
+  const r = await c.query(
     `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
      VALUES ($1, $2, $3, $4, $5, $6, 'affiliate', NULL, $7) ON CONFLICT DO NOTHING`,
     [k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind],
   );
+  if (r.rowCount !== 1) return;
+  rollup.add(k.siteId, Math.floor(k.ts / DAY_MS), clickFacts('affiliate', null, k.code, k.event), k.kind === 'click' ? { clicks: 1 } : { previews: 1 });
 }
 
 type Queryable = Pick<PgClient, 'query'>;
@@ -115,6 +140,7 @@ export async function writeConversion(
   conv: ConversionRecord,
   windowDays: number,
   decide: (input: AttributionInput) => Attribution,
+  { rollup }: BatchContext,
 ): Promise<{ created: boolean; conversion: StoredConversion }> {
   const existing = await readConversion(c, conv.siteId, conv.order);
   if (existing) return { created: false, conversion: existing };
@@ -164,5 +190,28 @@ export async function writeConversion(
       [conv.siteId, conv.order, conv.items.map((i) => i.type), conv.items.map((i) => i.qty), conv.items.map((i) => i.priceMinor)],
     );
   }
+  const stored = await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2', [conv.siteId, conv.order]);
+  countOrderRow(rollup, stored.rows[0], 1);
   return { created: true, conversion: { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution } };
+}
+
+/** An order's status (its order lock held): only completed orders are in the rollups. */
+export async function writeOrderStatus(c: PgClient, siteId: string, order: string, status: OrderStatus, { rollup }: BatchContext) {
+  const before = (await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2 FOR UPDATE', [siteId, order])).rows[0];
+  if (!before) return false;
+  const was = before.status === 'completed';
+  const is = status === 'completed';
+  await c.query('UPDATE conversions SET status = $1 WHERE site_id = $2 AND order_id = $3', [status, siteId, order]);
+  if (was !== is) countOrderRow(rollup, before, is ? 1 : -1);
+  return true;
+}
+
+/** Door scans, at most the order's tickets; a completed order's scans move its rollups. */
+export async function writeScanned(c: PgClient, siteId: string, order: string, scanned: number, { rollup }: BatchContext) {
+  const before = (await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2 FOR UPDATE', [siteId, order])).rows[0];
+  if (!before) return false;
+  const now = Math.min(scanned, Number(before.tickets));
+  await c.query('UPDATE conversions SET scanned = $1 WHERE site_id = $2 AND order_id = $3', [now, siteId, order]);
+  if (before.status === 'completed' && now !== Number(before.scanned)) countOrderRow(rollup, before, 1, now - Number(before.scanned));
+  return true;
 }

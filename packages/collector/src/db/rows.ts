@@ -2,6 +2,7 @@
 // integers for flags and epoch-ms times, and JSON text for lists, so one mapper fits both.
 import type { Channel } from '@linktrail/tracker';
 import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { OrderFacts, RollupBatch } from '../rollups.js';
 import type { Affiliate, Code, EventRecord, ItemRecord, OrderStatus, Site, StoredConversion } from '../store.js';
 
 export type Row = Record<string, unknown>;
@@ -16,7 +17,12 @@ export const toSite = (r: Row): Site => ({
   windowDays: Number(r.window_days),
   currency: String(r.currency),
   createdAt: Number(r.created_at),
+  requireSignedConversions: Number(r.require_signed_conversions) === 1,
+  honorGpc: Number(r.honor_gpc) === 1,
 });
+
+// Every sites column but the secret: a Site never carries it, so no view can leak it.
+export const SITE_COLUMNS = 'id, name, url, platform_hosts, window_days, currency, created_at, require_signed_conversions, honor_gpc';
 
 export const toEvent = (r: Row): EventRecord => ({
   id: String(r.id),
@@ -97,3 +103,34 @@ export const toVisitCandidate = (r: Row): VisitCandidate => ({
 
 /** How many candidates attribution looks at per visitor (newest first). */
 export const CANDIDATE_LIMIT = 20;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A stored conversion's contribution to the order rollups, from its conversions row: it enters
+ * (sign 1) or leaves (sign -1) the figures, or only its scans change (by scannedOnly).
+ */
+export function countOrderRow(rollup: RollupBatch, r: Row, sign: 1 | -1, scannedOnly?: number): void {
+  const facts: OrderFacts = {
+    channel: String(r.channel),
+    source: str(r.source),
+    code: str(r.link_code),
+    event: str(r.event),
+    utm_source: str(r.utm_source),
+    utm_medium: str(r.utm_medium),
+    utm_campaign: str(r.utm_campaign),
+    currency: String(r.currency),
+    type: String(r.type),
+  };
+  const change =
+    scannedOnly !== undefined
+      ? { scanned: scannedOnly }
+      : {
+          orders: sign,
+          tickets: sign * Number(r.tickets),
+          revenue: sign * Number(r.value_minor),
+          new_customers: sign * Number(r.new_customer),
+          scanned: sign * Number(r.scanned),
+        };
+  rollup.addOrder(String(r.site_id), Math.floor(Number(r.ts) / DAY_MS), facts, change);
+}

@@ -1,24 +1,25 @@
+// The SQLite store: one connection, cached statements, writes through the group commit.
+// Sites and conversions live in their own files (sqlite-sites.ts, sqlite-conversions.ts).
 import type { Statement } from 'better-sqlite3';
-import type { ClickCandidate, VisitCandidate } from '../attribution.js';
+import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
-import type { Conflict, HitRecord, Store, StoredConversion } from '../store.js';
+import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
+import { hashVisitor, sketchAdd } from '../sketch.js';
+import type { Conflict, HitRecord, Store } from '../store.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
-import {
-  CANDIDATE_LIMIT,
-  str,
-  toAffiliate,
-  toClickCandidate,
-  toCode,
-  toConversion,
-  toEvent,
-  toItem,
-  toSite,
-  toVisitCandidate,
-  type Row,
-} from './rows.js';
+import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
+import type { SqliteAccess } from './sqlite-access.js';
+import { sqliteConversions } from './sqlite-conversions.js';
+import { sqliteSites } from './sqlite-sites.js';
+import { createWalSync, noSync } from './wal-sync.js';
 
-export const sqliteDialect: Dialect = { day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')` };
+export const sqliteDialect: Dialect = {
+  day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`,
+  dayNumber: (col) => `strftime('%Y-%m-%d', ${col} * 86400, 'unixepoch')`,
+  sketchUnion: (col) => `lt_sketch_union(${col})`,
+};
+export const DAY_MS = 86_400_000;
 
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
@@ -28,8 +29,35 @@ function isUniqueViolation(error: unknown): boolean {
 const CONFLICT: Conflict = { conflict: true };
 
 export function createSqliteStore(file: string): Store & { db: Sqlite } {
-  const db = openSqlite(file);
-  const batcher = createBatcher(db);
+  const { db, wal } = openSqlite(file);
+  const walSync = wal && file !== ':memory:' ? createWalSync(file) : noSync;
+  // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
+  const rollup = new RollupBatch();
+  const rollupColumns = new Map<string, string[]>(
+    ROLLUPS.flatMap((r) => [
+      [r.table, r.columns.slice()],
+      [r.orders, [...r.columns, 'currency', 'type']],
+    ]),
+  );
+  const flushRollups = () => {
+    try {
+      for (const d of rollup.deltas.values()) {
+        const columns = rollupColumns.get(d.table)!;
+        const counts = Object.keys(d.counts);
+        const traffic = d.hashes.length > 0;
+        run(
+          `INSERT INTO ${d.table} (site_id, day, ${[...columns, ...counts].join(', ')}${traffic ? ', visitors' : ''})
+           VALUES (?, ?, ${[...columns, ...counts].map(() => '?').join(', ')}${traffic ? ', ?' : ''})
+           ON CONFLICT DO UPDATE SET ${counts.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}
+             ${traffic ? ', visitors = lt_sketch_merge(visitors, excluded.visitors)' : ''}`,
+          d.keys[0], d.day, ...d.keys.slice(1), ...counts.map((c) => d.counts[c]), ...(traffic ? [sketchAdd(null, ...d.hashes)] : []),
+        );
+      }
+    } finally {
+      rollup.clear();
+    }
+  };
+  const batcher = createBatcher(db, walSync, flushRollups);
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
@@ -51,19 +79,12 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       throw error;
     }
   }
+  const access: SqliteAccess = { get, all, run, write: (job) => batcher.enqueue(job), insertOrConflict };
+  const conversions = sqliteConversions(access, rollup);
 
-  function readConversion(siteId: string, order: string): StoredConversion | null {
-    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-    if (!r) return null;
-    const items = all(
-      'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = ? AND order_id = ? ORDER BY idx',
-      siteId,
-      order,
-    ).map(toItem);
-    return toConversion(r, items);
-  }
+  type Counted = { siteId: string; ts: number; facts: RollupFacts; change: { visits?: number; clicks?: number; previews?: number; hash?: number } };
 
-  function writeHit(h: HitRecord): void {
+  function writeHit(h: HitRecord, counted: Counted[]): void {
     let click = 0;
     if (h.code && h.cid && h.nav === null && !h.bot) {
       const known = get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid);
@@ -72,11 +93,13 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         if (known.vid !== h.vid) run('UPDATE clicks SET vid = ? WHERE site_id = ? AND cid = ?', h.vid, h.siteId, h.cid);
       } else {
         const code = get('SELECT event FROM codes WHERE site_id = ? AND code = ?', h.siteId, h.code);
+        const event = str(code?.event) ?? h.event;
         run(
           `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'click')`,
-          h.siteId, h.cid, h.ts, h.vid, h.code, str(code?.event) ?? h.event, h.channel, h.source,
+          h.siteId, h.cid, h.ts, h.vid, h.code, event, h.channel, h.source,
         );
+        counted.push({ siteId: h.siteId, ts: h.ts, facts: clickFacts(h.channel, h.source, h.code, event), change: { clicks: 1 } });
         click = 1;
       }
     }
@@ -94,33 +117,29 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code,
         h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0,
       );
+      counted.push({
+        siteId: h.siteId,
+        ts: h.ts,
+        facts: { channel: h.channel, source: h.source, code: h.code, event: h.event, utm_source: h.utm.source, utm_medium: h.utm.medium, utm_campaign: h.utm.campaign },
+        change: { visits: 1, hash: hashVisitor(h.vid) },
+      });
     }
   }
 
-  function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
-    const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
-      LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
-      WHERE k.site_id = ? AND k.kind = 'click' AND k.ts <= ?`;
-    const rows = vid ? all(`${select} AND k.vid = ? ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, ts, vid) : [];
-    if (cid && !rows.some((r) => r.cid === cid)) {
-      const byCid = get(`${select} AND k.cid = ?`, siteId, ts, cid);
-      if (byCid) rows.push(byCid);
-    }
-    return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
-  }
+  const clickFacts = (channel: string, source: string | null, code: string, event: string | null): RollupFacts => ({
+    channel, source, code, event, utm_source: null, utm_medium: null, utm_campaign: null,
+  });
 
-  function visitCandidates(siteId: string, vid: string | null, ts: number): VisitCandidate[] {
-    if (!vid) return [];
-    return all(
-      `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
-       WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
-      siteId, vid, ts,
-    ).map(toVisitCandidate);
-  }
+  /** Called at the end of a job, once all its statements succeeded (a failed job adds nothing). */
+  const count = (counted: Counted[]) => {
+    for (const c of counted) rollup.add(c.siteId, Math.floor(c.ts / DAY_MS), c.facts, c.change);
+  };
 
   return {
     kind: 'sqlite',
     db,
+
+    ...sqliteSites(access),
 
     async getSetting(key) {
       return str(get('SELECT value FROM settings WHERE key = ?', key)?.value);
@@ -135,28 +154,6 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
         run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', key, value);
         return String(get('SELECT value FROM settings WHERE key = ?', key)!.value);
       });
-    },
-
-    createSite(site, tokenHash) {
-      return insertOrConflict(() => {
-        run(
-          `INSERT INTO sites (id, name, url, platform_hosts, window_days, currency, token_hash, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          site.id, site.name, site.url, JSON.stringify(site.platformHosts), site.windowDays, site.currency, tokenHash, site.createdAt,
-        );
-        return site;
-      });
-    },
-    async getSite(id) {
-      const r = get('SELECT * FROM sites WHERE id = ?', id);
-      return r ? toSite(r) : null;
-    },
-    async siteByTokenHash(tokenHash) {
-      const r = get('SELECT * FROM sites WHERE token_hash = ?', tokenHash);
-      return r ? toSite(r) : null;
-    },
-    async setSiteToken(id, tokenHash) {
-      await batcher.enqueue(() => run('UPDATE sites SET token_hash = ? WHERE id = ?', tokenHash, id));
     },
 
     createEvent(siteId, e) {
@@ -229,80 +226,31 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
 
     async recordHits(hits) {
       if (hits.length === 0) return;
-      await batcher.enqueue(() => hits.forEach(writeHit));
-    },
-
-    async recordClick(k) {
-      await batcher.enqueue(() =>
-        run(
-          `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
-           VALUES (?, ?, ?, ?, ?, ?, 'affiliate', NULL, ?) ON CONFLICT DO NOTHING`,
-          k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind,
-        ),
-      );
-    },
-
-    recordConversion(conv, windowDays, decide) {
-      return batcher.enqueue(() => {
-        const existing = readConversion(conv.siteId, conv.order);
-        if (existing) return { created: false, conversion: existing };
-        let vid = conv.vid;
-        if (!vid && conv.cid) {
-          vid =
-            str(get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid) ??
-            str(get('SELECT vid FROM visits WHERE site_id = ? AND cid = ? LIMIT 1', conv.siteId, conv.cid)?.vid);
-        }
-        const attribution = decide({
-          ts: conv.ts,
-          event: conv.event,
-          windowDays,
-          clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts),
-          visits: visitCandidates(conv.siteId, vid, conv.ts),
-        });
-        let newCustomer = false;
-        if (conv.customer && conv.type === 'purchase') {
-          const r = run(
-            'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            conv.siteId, conv.customer, conv.order, conv.ts,
-          );
-          newCustomer = r.changes === 1;
-        }
-        const { link, utm } = attribution;
-        run(
-          `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
-             new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
-             utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
-          conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
-          link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
-          utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
-        );
-        conv.items.forEach((item, idx) =>
-          run(
-            'INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor) VALUES (?, ?, ?, ?, ?, ?)',
-            conv.siteId, conv.order, idx, item.type, item.qty, item.priceMinor,
-          ),
-        );
-        const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
-        return { created: true, conversion: stored };
+      await batcher.enqueue(() => {
+        const counted: Counted[] = [];
+        for (const h of hits) writeHit(h, counted);
+        count(counted);
       });
     },
 
-    async getConversion(siteId, order) {
-      return readConversion(siteId, order);
+    async recordClick(k) {
+      await batcher.enqueue(() => {
+        const r = run(
+          `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+           VALUES (?, ?, ?, ?, ?, ?, 'affiliate', NULL, ?) ON CONFLICT DO NOTHING`,
+          k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind,
+        );
+        if (r.changes === 1) {
+          count([{ siteId: k.siteId, ts: k.ts, facts: clickFacts('affiliate', null, k.code, k.event), change: k.kind === 'click' ? { clicks: 1 } : { previews: 1 } }]);
+        }
+      });
     },
-    async setOrderStatus(siteId, order, status) {
-      const r = await batcher.enqueue(() =>
-        run('UPDATE conversions SET status = ? WHERE site_id = ? AND order_id = ?', status, siteId, order),
-      );
-      return r.changes > 0;
-    },
-    async setScanned(siteId, order, scanned) {
-      const r = await batcher.enqueue(() =>
-        run('UPDATE conversions SET scanned = MIN(?, tickets) WHERE site_id = ? AND order_id = ?', scanned, siteId, order),
-      );
-      return r.changes > 0;
+
+    ...conversions,
+
+    async listOrders(siteId, query) {
+      const q = orderListQuery(siteId, query);
+      return all(q.text, ...q.params).map(toOrderSummary);
     },
 
     async report(siteId, query) {
@@ -310,15 +258,18 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       const rows = (s: { text: string; params: unknown[] }) => all(s.text, ...s.params) as ResultRow[];
       return mergeReport(query.dims, {
         visits: rows(q.visits),
-        clicks: rows(q.clicks),
+        clicks: q.clicks ? rows(q.clicks) : [],
         orders: rows(q.orders),
         orderTotals: rows(q.orderTotals),
-        visitors: Number(rows(q.visitors)[0]?.visitors ?? 0),
+        goals: rows(q.goals),
+        goalTotals: rows(q.goalTotals),
+        visitors: q.visitors ? Number(rows(q.visitors)[0]?.visitors ?? 0) : null,
       });
     },
 
     async close() {
       await batcher.drain();
+      walSync.close();
       db.close();
     },
   };

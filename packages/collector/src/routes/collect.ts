@@ -2,9 +2,11 @@
 // pageviews and script conversions, public, acknowledged only once durable.
 import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { normalizeConversion, recordConversion } from '../conversions.js';
 import { HttpError } from '../errors.js';
+import { gpcOptOut } from '../gpc.js';
 import { conversionFields, type ConversionInput } from '../schemas/conversion.js';
 import { slug } from '../schemas/common.js';
 import { hitFields, type HitInput } from '../schemas/hit.js';
@@ -35,19 +37,21 @@ export interface Verdict {
 type CollectInput = { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
 
 export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
-  /** Stores the hit or conversion; for a pageview, returns the collector's verdict on it. */
+  /** Stores the hit or conversion; for a stored pageview, returns the collector's verdict on it. */
   async function accept(request: FastifyRequest, reply: FastifyReply, body: CollectInput): Promise<Verdict | null> {
     const site = await ctx.sites.get(body.site);
     if (!site) throw new HttpError(404, 'unknown_site', `site ${body.site} is not registered`);
+    if (gpcOptOut(site, request)) return null;
     // The server cookie outlives script cookies capped by the browser: it wins.
     const vid = readVid(request) ?? body.vid ?? null;
     if (vid) writeVid(request, reply, vid);
     if (body.kind === 'conversion') {
-      const record = normalizeConversion(site, { ...(body as ConversionInput), vid: vid ?? undefined }, ctx.now());
-      await recordConversion(ctx.store, site, record);
+      const input = body as ConversionInput;
+      const record = normalizeConversion(site, { ...input, vid: vid ?? undefined }, ctx.now());
+      await recordConversion(ctx.store, site, record, input.sig);
       return null;
     }
-    const hit = ctx.ingest.prepare(site, { ...(body as HitInput), vid: vid! }, ctx.now(), request.headers['user-agent'] ?? null);
+    const hit = ctx.ingest.prepare(site, { ...(body as HitInput), vid: vid! }, ctx.now(), isAutomatedRequest(request.headers));
     await ctx.ingest.record([hit]);
     return {
       vid: hit.vid,
@@ -68,7 +72,7 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
     }
   });
 
-  app.options('/collect', async (_request, reply) =>
+  app.options('/collect', ctx.limits.publicRoute(), async (_request, reply) =>
     reply
       .code(204)
       .header('access-control-allow-methods', 'POST')
@@ -79,7 +83,7 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.post(
     '/collect',
-    { schema: { body: collectBody }, bodyLimit: 64 * 1024 },
+    { ...ctx.limits.publicRoute(), schema: { body: collectBody }, bodyLimit: 64 * 1024 },
     async (request, reply) => {
       const verdict = await accept(request, reply, request.body as CollectInput);
       // Plain clients (sendBeacon) get 204; the script asks for the verdict to serve ready().
@@ -89,10 +93,14 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
   );
 
   // The image fallback carries the same JSON in `d`, checked by the same schema.
-  const validate = new Ajv({ removeAdditional: true, coerceTypes: true, allowUnionTypes: true }).compile(collectBody);
+  const validate = new Ajv({ removeAdditional: true, coerceTypes: false, allowUnionTypes: true }).compile(collectBody);
   app.get(
     '/collect.gif',
-    { schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } }, attachValidation: true },
+    {
+      ...ctx.limits.publicRoute({ gif: true }),
+      schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } },
+      attachValidation: true,
+    },
     async (request, reply) => {
       if (request.validationError) return sendGif(reply, 400, request.validationError.message);
       let body: unknown;

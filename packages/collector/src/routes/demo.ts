@@ -5,7 +5,7 @@ import { extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
-import { parseReportQuery, reportQuerystring, runReport, type ReportParams } from './api/report.js';
+import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './api/report.js';
 
 export const DEMO_SITE = 'demo';
 
@@ -26,8 +26,10 @@ export function demoRoutes(app: FastifyInstance, ctx: Ctx, dir: string): void {
     if (!files.has(file)) throw notFound(`no demo page ${file}`);
     return reply.header('content-type', TYPES[extname(file)]!).header('cache-control', 'no-cache').send(readFileSync(join(dir, file)));
   });
-  app.get('/demo/report', { schema: { querystring: { ...reportQuerystring, required: [] } } }, async (request) => {
+  app.get('/demo/report', { schema: { querystring: { ...reportQuerystring, required: [] } } }, async (request, reply) => {
     const params = { by: 'code', ...(request.query as Partial<ReportParams>) };
-    return { site: DEMO_SITE, ...(await runReport(ctx, DEMO_SITE, parseReportQuery(params, ctx.now()))) };
+    const report = await runReport(ctx, DEMO_SITE, parseReportQuery(params, ctx.now()));
+    if (params.format === 'csv' || params.format === 'xlsx') return sendReport(reply, DEMO_SITE, report, params.format, ctx.now());
+    return { site: DEMO_SITE, ...report };
   });
 }

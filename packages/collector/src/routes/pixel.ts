@@ -2,8 +2,9 @@
 // reason in X-Linktrail-Error. The visitor is the lt_vid cookie, else vid/cid params.
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
-import { normalizeConversion, recordConversion } from '../conversions.js';
+import { normalizeConversion, PIXEL_ITEMS, recordConversion } from '../conversions.js';
 import { HttpError } from '../errors.js';
+import { gpcOptOut } from '../gpc.js';
 import { sendGif } from '../gif.js';
 import { parseItems } from '../items.js';
 import { amount, slug } from '../schemas/common.js';
@@ -34,20 +35,23 @@ interface PixelQuery {
   customer?: string;
   vid?: string;
   cid?: string;
+  sig?: string;
   item?: string[];
 }
 
 export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.get('/p.gif', { schema: { querystring: pixelQuery }, attachValidation: true }, async (request, reply) => {
+  const options = { ...ctx.limits.publicRoute({ gif: true }), schema: { querystring: pixelQuery }, attachValidation: true };
+  app.get('/p.gif', options, async (request, reply) => {
     if (request.validationError) return sendGif(reply, 400, request.validationError.message);
     const q = request.query as PixelQuery;
     try {
       const site = await ctx.sites.get(q.site);
       if (!site) throw new HttpError(404, 'unknown_site', `site ${q.site} is not registered`);
+      if (gpcOptOut(site, request)) return sendGif(reply);
       const vid = readVid(request) ?? q.vid;
-      const { item, site: _site, ...rest } = q;
-      const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now());
-      await recordConversion(ctx.store, site, record);
+      const { item, site: _site, sig, ...rest } = q;
+      const record = normalizeConversion(site, { ...rest, vid, items: parseItems(item ?? []) }, ctx.now(), PIXEL_ITEMS);
+      await recordConversion(ctx.store, site, record, sig);
       if (vid) writeVid(request, reply, vid);
     } catch (error) {
       if (error instanceof HttpError && error.statusCode < 500) return sendGif(reply, 400, error.message);

@@ -1,9 +1,10 @@
 // GET /r/:code (and /r/:site/:code): 302 to the code's registered target only, never to a
 // URL from the request, with affiliate= and a server-minted lt_cid= that the landing adopts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAutomated } from '../bots.js';
+import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
+import { gpcOptOut } from '../gpc.js';
 import { randomId } from '../ids.js';
 import { codeSlug, slug } from '../schemas/common.js';
 import type { Code, Site } from '../store.js';
@@ -30,8 +31,11 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
       : await ctx.store.findCode(name);
     const site = found && (await ctx.sites.get(found.siteId));
     if (!found || !site) throw notFound(`no tracking code ${name}`);
+    const target = await codeTarget(ctx, site, found.code);
+    // Global Privacy Control honoured: the visitor still lands, with the code, but unrecorded.
+    if (gpcOptOut(site, request)) return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name }), 302);
     const cid = randomId(12);
-    const preview = request.method === 'HEAD' || isAutomated(request.headers['user-agent']);
+    const preview = request.method === 'HEAD' || isAutomatedRequest(request.headers);
     await ctx.store.recordClick({
       siteId: site.id,
       cid,
@@ -41,11 +45,10 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
       event: found.code.event,
       kind: preview ? 'preview' : 'click',
     });
-    const target = withParams(await codeTarget(ctx, site, found.code), { affiliate: name, lt_cid: cid });
-    return reply.header('cache-control', 'no-store').redirect(target, 302);
+    return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name, lt_cid: cid }), 302);
   }
 
-  const opts = (params: object) => ({ schema: { params: { type: 'object', properties: params } } });
+  const opts = (params: object) => ({ ...ctx.limits.publicRoute(), schema: { params: { type: 'object', properties: params } } });
   app.get('/r/:code', opts({ code: codeSlug }), (request, reply) =>
     follow(request, reply, null, (request.params as { code: string }).code),
   );

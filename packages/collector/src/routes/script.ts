@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { HttpError } from '../errors.js';
 
 function defaultTrackerFile(): string {
@@ -10,7 +10,7 @@ function defaultTrackerFile(): string {
 }
 
 /** `file` defaults to @linktrail/tracker's built dist/lt.js, looked up on first request. */
-export function scriptRoutes(app: FastifyInstance, file?: string): void {
+export function scriptRoutes(app: FastifyInstance, routeOptions: RouteShorthandOptions, file?: string): void {
   let cached: { body: Buffer; etag: string } | null = null;
   const load = () => {
     if (!cached) {
@@ -25,7 +25,7 @@ export function scriptRoutes(app: FastifyInstance, file?: string): void {
     return cached;
   };
 
-  app.get('/lt.js', async (request, reply) => {
+  app.get('/lt.js', routeOptions, async (request, reply) => {
     const { body, etag } = load();
     reply
       .header('content-type', 'text/javascript; charset=utf-8')

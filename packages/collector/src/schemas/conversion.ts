@@ -25,6 +25,8 @@ export const conversionFields = {
   customer: text(256),
   vid: visitorId,
   cid: clickId,
+  /** Hex HMAC-SHA256 of order, value and currency (signature.ts). */
+  sig: { type: 'string', minLength: 64, maxLength: 64, pattern: '^[0-9a-fA-F]{64}$' },
 } as const;
 
 export const conversionBody = {
@@ -45,4 +47,5 @@ export interface ConversionInput {
   vid?: string;
   cid?: string;
   ts?: string | number;
+  sig?: string;
 }

@@ -5,18 +5,18 @@ import { conversionView, normalizeConversion, recordConversion } from '../../con
 import { notFound } from '../../errors.js';
 import { text } from '../../schemas/common.js';
 import { conversionBody, type ConversionInput } from '../../schemas/conversion.js';
-import type { OrderStatus } from '../../store.js';
+import { ORDER_STATUSES, type OrderStatus } from '../../store.js';
 import { siteScope } from './scope.js';
 
 const orderParams = { type: 'object', properties: { order: text(128) } } as const;
-const STATUSES: OrderStatus[] = ['completed', 'refunded', 'transferred', 'resold', 'cancelled'];
 
 export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
   siteScope(app, ctx, (scope) => {
     scope.post('/api/sites/:site/conversions', { schema: { body: conversionBody }, bodyLimit: 64 * 1024 }, async (request, reply) => {
       const site = request.site!;
-      const record = normalizeConversion(site, request.body as ConversionInput, ctx.now());
-      const { created, conversion } = await recordConversion(ctx.store, site, record);
+      const input = request.body as ConversionInput;
+      const record = normalizeConversion(site, input, ctx.now());
+      const { created, conversion } = await recordConversion(ctx.store, site, record, input.sig);
       return reply.code(created ? 201 : 200).send({ conversion: conversionView(conversion) });
     });
 
@@ -33,7 +33,7 @@ export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
       {
         schema: {
           params: orderParams,
-          body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: STATUSES } } },
+          body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ORDER_STATUSES } } },
         },
       },
       async (request) => {

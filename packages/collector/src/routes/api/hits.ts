@@ -1,6 +1,7 @@
 // POST /api/sites/:site/hits: server-side pageviews (backfill or visits seen server-side),
 // same rules as the script's. The whole batch is checked before anything is written.
 import type { FastifyInstance } from 'fastify';
+import { isAutomated } from '../../bots.js';
 import type { Ctx } from '../../context.js';
 import { badRequest } from '../../errors.js';
 import { serverHit, type HitInput } from '../../schemas/hit.js';
@@ -27,7 +28,8 @@ export function hitRoutes(app: FastifyInstance, ctx: Ctx): void {
       });
       // In time order, so the 30-minute visit rule sees a backfill as it happened.
       hits.sort((a, b) => a.ts - b.ts || a.i - b.i);
-      const prepared = hits.map(({ h, ts }) => ctx.ingest.prepare(site, h, ts, h.ua));
+      // A server may omit the user agent (a browser always sends one): then it is no bot.
+      const prepared = hits.map(({ h, ts }) => ctx.ingest.prepare(site, h, ts, h.ua === undefined ? undefined : isAutomated(h.ua)));
       await ctx.ingest.record(prepared);
       return reply.code(202).send({ accepted: prepared.length });
     });

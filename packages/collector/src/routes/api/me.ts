@@ -9,7 +9,7 @@ import { codeSlug, email, slug, text } from '../../schemas/common.js';
 import type { Affiliate, Code, Site } from '../../store.js';
 import { teamOf } from '../../teams.js';
 import { affiliateView, invite } from './promoters.js';
-import { parseReportQuery, reportQuerystring, runReport, type ReportParams } from './report.js';
+import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './report.js';
 import { codeLinks, createAffiliate, createCode } from './sites.js';
 
 const codeBody = {
@@ -47,11 +47,12 @@ export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
     };
   });
 
-  app.get('/api/me/report', { schema: { querystring: reportQuerystring } }, async (request) => {
+  app.get('/api/me/report', { schema: { querystring: reportQuerystring } }, async (request, reply) => {
     const { site, affiliate } = await me(request);
     const { codes } = await team(ctx, site, affiliate);
-    const query = { ...parseReportQuery(request.query as ReportParams, ctx.now()), codes: codes.map((c) => c.code) };
-    return runReport(ctx, site.id, query);
+    const params = request.query as ReportParams;
+    const query = { ...parseReportQuery(params, ctx.now()), codes: codes.map((c) => c.code) };
+    return sendReport(reply, site.id, await runReport(ctx, site.id, query), params.format, ctx.now());
   });
 
   app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {

@@ -1,5 +1,5 @@
 // Sites (operator), and what an organiser sets up on one: events, affiliates, codes.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOperator } from '../../auth.js';
 import type { Ctx } from '../../context.js';
 import { badRequest, conflict } from '../../errors.js';
@@ -8,7 +8,7 @@ import { hashToken, randomId, slugify } from '../../ids.js';
 import { minorDigits } from '../../money.js';
 import { codeSlug, currency, email, httpUrl, slug, text, timestamp } from '../../schemas/common.js';
 import { isConflict, type Affiliate, type Code, type Site } from '../../store.js';
-import { iso } from '../../time.js';
+import { iso, parseInstant } from '../../time.js';
 import { codeTarget, withParams } from '../redirect.js';
 import { siteScope } from './scope.js';
 
@@ -25,6 +25,8 @@ const siteBody = {
     platformHosts: { type: 'array', maxItems: 50, items: hostname },
     windowDays: { type: 'integer', minimum: 1, maximum: 365 },
     currency,
+    requireSignedConversions: { type: 'boolean' },
+    honorGpc: { type: 'boolean' },
   },
 } as const;
 
@@ -57,10 +59,29 @@ export const siteView = (s: Site) => ({
   windowDays: s.windowDays,
   currency: s.currency,
   createdAt: iso(s.createdAt),
+  requireSignedConversions: s.requireSignedConversions,
+  honorGpc: s.honorGpc,
 });
 
-/** Creates a site and returns its token (shown once; only its hash is stored). */
-export async function createSite(ctx: Ctx, input: { id: string; name: string; url: string; platformHosts?: string[]; windowDays?: number; currency?: string }) {
+/** A new conversion secret: 256 bits, shown once. */
+export const newConversionSecret = () => `ltc_${randomId(32)}`;
+
+export interface SiteInput {
+  id: string;
+  name: string;
+  url: string;
+  platformHosts?: string[];
+  windowDays?: number;
+  currency?: string;
+  requireSignedConversions?: boolean;
+  honorGpc?: boolean;
+}
+
+/**
+ * Creates a site and returns its token (shown once; only its hash is stored), and its
+ * conversion secret when it requires signed conversions (shown once too).
+ */
+export async function createSite(ctx: Ctx, input: SiteInput) {
   const cur = (input.currency ?? 'EUR').toUpperCase();
   if (minorDigits(cur) === null) throw badRequest(`currency ${JSON.stringify(input.currency)} is not an ISO 4217 code`);
   const site: Site = {
@@ -71,12 +92,15 @@ export async function createSite(ctx: Ctx, input: { id: string; name: string; ur
     windowDays: input.windowDays ?? 28,
     currency: cur,
     createdAt: ctx.now(),
+    requireSignedConversions: input.requireSignedConversions ?? false,
+    honorGpc: input.honorGpc ?? false,
   };
   const token = `lts_${randomId(24)}`;
-  const created = await ctx.store.createSite(site, hashToken(token));
+  const conversionSecret = site.requireSignedConversions ? newConversionSecret() : null;
+  const created = await ctx.store.createSite(site, hashToken(token), conversionSecret);
   if (isConflict(created)) throw conflict(`site ${site.id} already exists`);
   ctx.sites.forget(site.id);
-  return { site, token };
+  return { site, token, conversionSecret };
 }
 
 /** A new affiliate; its id comes from the nickname or name, made unique on the site. */
@@ -138,10 +162,11 @@ export async function createCode(ctx: Ctx, site: Site, input: { code: string; af
 }
 
 export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.post('/api/sites', { schema: { body: siteBody } }, async (request, reply) => {
-    await requireOperator(ctx, request);
-    const { site, token } = await createSite(ctx, request.body as Parameters<typeof createSite>[1]);
-    return reply.code(201).send({ site: siteView(site), token });
+  // The token is checked before the body is read: no validation answers without it.
+  const operator = { onRequest: async (request: FastifyRequest) => requireOperator(ctx, request) };
+  app.post('/api/sites', { ...operator, schema: { body: siteBody } }, async (request, reply) => {
+    const { site, token, conversionSecret } = await createSite(ctx, request.body as SiteInput);
+    return reply.code(201).send({ site: siteView(site), token, ...(conversionSecret ? { conversionSecret } : {}) });
   });
 
   siteScope(app, ctx, (scope) => {
@@ -151,9 +176,8 @@ export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
       const b = request.body as { id: string; name: string; url: string; startsAt?: string | number };
       let startsAt: number | null = null;
       if (b.startsAt !== undefined) {
-        const ms = typeof b.startsAt === 'number' || /^\d+$/.test(b.startsAt) ? Number(b.startsAt) : Date.parse(b.startsAt);
-        if (!Number.isFinite(ms)) throw badRequest('startsAt must be an ISO 8601 time or epoch milliseconds');
-        startsAt = ms;
+        startsAt = parseInstant(b.startsAt);
+        if (startsAt === null) throw badRequest('startsAt must be an ISO 8601 time or epoch milliseconds from 2000 to 9999');
       }
       const event = { id: b.id, name: b.name, url: b.url, startsAt };
       if (isConflict(await ctx.store.createEvent(request.site!.id, event))) throw conflict(`event ${b.id} already exists`);

@@ -1,0 +1,180 @@
+// npm run bench: the real collector (built dist, durable SQLite on a temporary file) against
+// bare Fastify answering the same bytes, each in its own process on 127.0.0.1, driven
+// alternately by wrk with 50 connections. Loopback only; bounded in time.
+//   BENCH_SECONDS (default 5) per run, BENCH_ROUNDS (default 2) per server and scenario.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = 50;
+const THREADS = 2;
+const ADMIN = 'bench-admin-token-0123456789';
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+try {
+  execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+} catch (error) {
+  // wrk --version exits 1 after printing; only a missing binary is fatal.
+  if (error.code === 'ENOENT') {
+    console.error('bench: wrk not found; install it (Debian: apt-get install wrk)');
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'linktrail-bench-'));
+const children = [];
+
+/** Starts a server process and resolves with its URL once it prints "listening on URL". */
+function start(name, script, env) {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 20 s:\n${out}${err}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ name, child, url: m[1] });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${out}${err}`)));
+  });
+}
+
+const lua = {
+  // Every request a new order, so each one is a real insert with its attribution lookups.
+  pixel: `
+local n = 0
+function setup(thread) thread:set("tid", math.random(1, 2^30)) end
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/p.gif?site=bench&order=" .. prefix .. tid .. "-" .. n ..
+    "&value=45.00&currency=EUR&event=fest&item=day-pass:1:45.00")
+end`,
+  // Every request a new visitor (a new visit row too), as a busy page sees.
+  collect: `
+local n = 0
+function setup(thread) thread:set("tid", math.random(1, 2^30)) end
+request = function()
+  n = n + 1
+  local body = '{"site":"bench","vid":"v' .. prefix .. tid .. "x" .. n ..
+    '","url":"https://tickets.bench.example/e/fest?utm_source=newsletter&utm_medium=email","referrer":"https://mail.google.com/","nav":"navigate"}'
+  return wrk.format("POST", "/collect", { ["Content-Type"] = "text/plain;charset=UTF-8" }, body)
+end`,
+};
+const common = `
+function init(args) prefix = args[1] end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests":%d,"us":%d,"p50":%d,"p99":%d,"status":%d,"socket":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end`;
+for (const [name, body] of Object.entries(lua)) writeFileSync(join(dir, `${name}.lua`), body + common);
+
+let runs = 0;
+function wrk(server, scenario, seconds) {
+  const prefix = `r${++runs}-`;
+  const out = execFileSync(
+    'wrk',
+    ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '-s', join(dir, `${scenario}.lua`), server.url, '--', prefix],
+    { encoding: 'utf8' },
+  );
+  const r = JSON.parse(/RESULT (.*)/.exec(out)[1]);
+  return { rps: r.requests / (r.us / 1e6), p50: r.p50 / 1000, p99: r.p99 / 1000, ok: r.requests - r.status, errors: r.status + r.socket };
+}
+
+const peakRss = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+async function main() {
+  const bare = await start('bare', here('./bare.mjs'), {});
+  const collector = await start('collector', here('../dist/server.js'), {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LINKTRAIL_DB: join(dir, 'bench.db'),
+    LINKTRAIL_ADMIN_TOKEN: ADMIN,
+    LINKTRAIL_DEMO: '0',
+    // The limiter stays on (its cost is measured) but high enough for one wrk address.
+    LINKTRAIL_PUBLIC_RATE_LIMIT: '100000000',
+  });
+  const res = await fetch(`${collector.url}/api/sites`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'bench', name: 'Bench', url: 'https://tickets.bench.example', platformHosts: ['bench.example'] }),
+  });
+  if (res.status !== 201) throw new Error(`seeding the site failed: ${res.status} ${await res.text()}`);
+
+  // Other work on the machine shows in the load average: compare runs only when it is low.
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`linktrail bench: ${availableParallelism()} cores, node ${process.version}, wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} rounds, load average ${load()}`);
+  let acked = { pixel: 0, collect: 0 };
+  const summary = [];
+  for (const scenario of ['pixel', 'collect']) {
+    // Warm-up: JIT and SQLite page cache, not measured.
+    for (const s of [bare, collector]) acked[scenario] += s === collector ? wrk(s, scenario, 2).ok : 0;
+    const results = { bare: [], collector: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const s of [bare, collector]) {
+        const r = wrk(s, scenario, SECONDS);
+        results[s.name].push(r);
+        if (s === collector) acked[scenario] += r.ok;
+        console.log(`  ${scenario.padEnd(8)} ${s.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+      }
+    }
+    const mean = (xs, k) => xs.reduce((a, r) => a + r[k], 0) / xs.length;
+    const max = (xs, k) => Math.max(...xs.map((r) => r[k]));
+    summary.push({
+      scenario,
+      bare: mean(results.bare, 'rps'),
+      collector: mean(results.collector, 'rps'),
+      p50: mean(results.collector, 'p50'),
+      p99: max(results.collector, 'p99'),
+      errors: results.collector.reduce((a, r) => a + r.errors, 0),
+    });
+  }
+  const rss = peakRss(collector.child.pid);
+
+  // Every acknowledged request must be a stored row (more rows is fine: wrk drops in-flight
+  // answers when a run ends).
+  const db = new Database(join(dir, 'bench.db'), { readonly: true });
+  const orders = db.prepare("SELECT COUNT(*) AS n FROM conversions WHERE site_id = 'bench'").get().n;
+  const hits = db.prepare("SELECT COUNT(*) AS n FROM hits WHERE site_id = 'bench'").get().n;
+  db.close();
+
+  console.log('\nscenario   bare req/s  collector req/s  ratio  collector p50  p99 (worst)  errors');
+  for (const s of summary) {
+    console.log(
+      `${s.scenario.padEnd(10)} ${s.bare.toFixed(0).padStart(10)} ${s.collector.toFixed(0).padStart(16)}  ${(s.collector / s.bare).toFixed(2)}  ${s.p50.toFixed(2).padStart(9)} ms  ${s.p99.toFixed(2).padStart(8)} ms  ${s.errors}`,
+    );
+  }
+  console.log(`collector peak RSS (VmHWM): ${rss.toFixed(0)} MB; load average now ${load()}`);
+  console.log(`stored: ${orders} orders for ${acked.pixel} acknowledged pixels, ${hits} hits for ${acked.collect} acknowledged pageviews`);
+  if (orders < acked.pixel || hits < acked.collect) {
+    console.error('bench: FEWER ROWS THAN ACKNOWLEDGED REQUESTS');
+    process.exitCode = 1;
+  }
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const child of children) {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });

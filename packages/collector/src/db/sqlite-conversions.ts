@@ -1,0 +1,127 @@
+// Conversions in SQLite: recorded once per (site, order) with their attribution decided in
+// the same transaction as the reads it is decided from; order life and door scans.
+import type { ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { RollupBatch } from '../rollups.js';
+import type { Store, StoredConversion } from '../store.js';
+import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+import type { SqliteAccess } from './sqlite-access.js';
+
+type ConversionMethods = Pick<Store, 'recordConversion' | 'getConversion' | 'setOrderStatus' | 'setScanned'>;
+
+/** `rollup` collects the batch's order-rollup changes (flushed by the store before COMMIT). */
+export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup: RollupBatch): ConversionMethods {
+  /** A stored conversion's contribution to the order rollups, read from its row. */
+  function countOrder(siteId: string, order: string, sign: 1 | -1, scannedOnly?: number) {
+    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+    if (r) countOrderRow(rollup, r, sign, scannedOnly);
+  }
+
+  function readConversion(siteId: string, order: string): StoredConversion | null {
+    const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+    if (!r) return null;
+    const items = all(
+      'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = ? AND order_id = ? ORDER BY idx',
+      siteId,
+      order,
+    ).map(toItem);
+    return toConversion(r, items);
+  }
+
+  function clickCandidates(siteId: string, vid: string | null, cid: string | null, ts: number): ClickCandidate[] {
+    const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
+      LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
+      WHERE k.site_id = ? AND k.kind = 'click' AND k.ts <= ?`;
+    const rows = vid ? all(`${select} AND k.vid = ? ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, ts, vid) : [];
+    if (cid && !rows.some((r) => r.cid === cid)) {
+      const byCid = get(`${select} AND k.cid = ?`, siteId, ts, cid);
+      if (byCid) rows.push(byCid);
+    }
+    return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
+  }
+
+  function visitCandidates(siteId: string, vid: string | null, ts: number): VisitCandidate[] {
+    if (!vid) return [];
+    return all(
+      `SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits
+       WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`,
+      siteId, vid, ts,
+    ).map(toVisitCandidate);
+  }
+
+  return {
+    recordConversion(conv, windowDays, decide) {
+      return write(() => {
+        const existing = readConversion(conv.siteId, conv.order);
+        if (existing) return { created: false, conversion: existing };
+        let vid = conv.vid;
+        if (!vid && conv.cid) {
+          vid =
+            str(get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid) ??
+            str(get('SELECT vid FROM visits WHERE site_id = ? AND cid = ? LIMIT 1', conv.siteId, conv.cid)?.vid);
+        }
+        const attribution = decide({
+          ts: conv.ts,
+          event: conv.event,
+          windowDays,
+          clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts),
+          visits: visitCandidates(conv.siteId, vid, conv.ts),
+        });
+        let newCustomer = false;
+        if (conv.customer && conv.type === 'purchase') {
+          const r = run(
+            'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+            conv.siteId, conv.customer, conv.order, conv.ts,
+          );
+          newCustomer = r.changes === 1;
+        }
+        const { link, utm } = attribution;
+        run(
+          `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
+             new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
+             utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
+          conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
+          link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
+          utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
+        );
+        conv.items.forEach((item, idx) =>
+          run(
+            'INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor) VALUES (?, ?, ?, ?, ?, ?)',
+            conv.siteId, conv.order, idx, item.type, item.qty, item.priceMinor,
+          ),
+        );
+        countOrder(conv.siteId, conv.order, 1);
+        const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
+        return { created: true, conversion: stored };
+      });
+    },
+
+    async getConversion(siteId, order) {
+      return readConversion(siteId, order);
+    },
+    async setOrderStatus(siteId, order, status) {
+      return write(() => {
+        const before = get('SELECT status FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+        if (!before) return false;
+        // Only completed orders are in the figures: leaving or re-entering moves the rollups.
+        const was = before.status === 'completed';
+        const is = status === 'completed';
+        if (was && !is) countOrder(siteId, order, -1);
+        run('UPDATE conversions SET status = ? WHERE site_id = ? AND order_id = ?', status, siteId, order);
+        if (!was && is) countOrder(siteId, order, 1);
+        return true;
+      });
+    },
+    async setScanned(siteId, order, scanned) {
+      return write(() => {
+        const before = get('SELECT status, scanned, tickets FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
+        if (!before) return false;
+        const now = Math.min(scanned, Number(before.tickets));
+        run('UPDATE conversions SET scanned = ? WHERE site_id = ? AND order_id = ?', now, siteId, order);
+        if (before.status === 'completed' && now !== Number(before.scanned)) countOrder(siteId, order, 1, now - Number(before.scanned));
+        return true;
+      });
+    },
+  };
+}

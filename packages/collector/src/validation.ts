@@ -1,0 +1,37 @@
+// Request validation. Query strings and path parameters arrive as text, so their numbers are
+// coerced ("?tickets=2"); a JSON body is typed already, so a wrongly typed field there is a
+// 400 naming it, never silently converted, and where a schema closes its properties, an
+// unknown one (a typo such as "honourGpc") is a 400 too rather than silently dropped.
+import { Ajv, type ErrorObject, type Options } from 'ajv';
+import type { FastifyInstance } from 'fastify';
+
+const common: Options = { useDefaults: true, removeAdditional: true, allErrors: false, allowUnionTypes: true, addUsedSchema: false };
+
+/** The first top-level field that coercion turned into a non-finite number ("1e400" → Infinity). */
+function nonFinite(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && !Number.isFinite(v)) return k;
+  return null;
+}
+
+export function installValidators(app: FastifyInstance): void {
+  const text = new Ajv({ ...common, coerceTypes: 'array' });
+  const json = new Ajv({ ...common, coerceTypes: false, removeAdditional: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'body') return json.compile(schema);
+    const validate = text.compile(schema);
+    // Ajv's bounds let a coerced Infinity through; SQLite would then refuse it with a 500.
+    const check = (data: unknown): boolean => {
+      const ok = validate(data);
+      const bad = ok ? nonFinite(data) : null;
+      check.errors = ok
+        ? bad === null
+          ? null
+          : [{ instancePath: `/${bad}`, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' }]
+        : validate.errors;
+      return ok && !bad;
+    };
+    check.errors = null as ErrorObject[] | null | undefined;
+    return check;
+  });
+}

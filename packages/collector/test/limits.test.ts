@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN, BROWSER_UA, EVENT_URL, json, makeApp } from './helper.js';
+
+type T = Awaited<ReturnType<typeof makeApp>>;
+let t: T;
+afterEach(() => t.close());
+
+async function withSite(rateLimits: { publicPerMinute?: number; authFailuresPerMinute?: number }, trustProxy = 0) {
+  t = await makeApp({ rateLimits, trustProxy });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/sites',
+    headers: { authorization: `Bearer ${ADMIN}` },
+    payload: { id: 'acme', name: 'Acme', url: 'https://tickets.example.com' },
+  });
+  return json(res).token as string;
+}
+
+const getSite = (token: string, remoteAddress = '127.0.0.1') =>
+  t.app.inject({ method: 'GET', url: '/api/sites/acme', headers: { authorization: `Bearer ${token}` }, remoteAddress });
+
+const pageview = (n: number, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
+  t.app.inject({
+    method: 'POST',
+    url: '/collect',
+    remoteAddress,
+    headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA, ...headers },
+    payload: JSON.stringify({ site: 'acme', vid: `visitor-${n}-aaaa`, url: EVENT_URL }),
+  });
+
+describe('failed authentication', () => {
+  it('an address that sent too many wrong tokens gets 429, even with the right token, and others are unaffected', async () => {
+    const token = await withSite({ authFailuresPerMinute: 3 });
+    for (let i = 0; i < 3; i++) expect((await getSite(`lts_wrong-${i}`)).statusCode).toBe(401);
+    const blocked = await getSite(token);
+    expect(blocked.statusCode).toBe(429);
+    expect(json(blocked)).toMatchObject({ error: 'rate_limited', message: expect.stringMatching(/failed authentications/) });
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await t.app.inject({ method: 'POST', url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` }, payload: {} })).statusCode).toBe(429);
+    expect((await getSite(token, '192.0.2.7')).statusCode).toBe(200);
+  });
+
+  it('a busy integration with a good token is never limited', async () => {
+    const token = await withSite({ authFailuresPerMinute: 3 });
+    for (let i = 0; i < 20; i++) expect((await getSite(token)).statusCode).toBe(200);
+  });
+
+  it('a malformed Authorization header counts as a failure too', async () => {
+    const token = await withSite({ authFailuresPerMinute: 2 });
+    for (const header of ['Basic abc', 'Bearer ']) {
+      const res = await t.app.inject({ method: 'GET', url: '/api/sites/acme', headers: { authorization: header } });
+      expect(res.statusCode).toBe(401);
+    }
+    expect((await getSite(token)).statusCode).toBe(429);
+  });
+});
+
+describe('floods on the public endpoints', () => {
+  it('answers 429 with a reason past the per-minute limit of one address, and serves other addresses', async () => {
+    await withSite({ publicPerMinute: 5 });
+    for (let i = 0; i < 5; i++) expect((await pageview(i)).statusCode).toBe(204);
+    const res = await pageview(6);
+    expect(res.statusCode).toBe(429);
+    expect(json(res)).toMatchObject({ error: 'rate_limited', message: expect.stringMatching(/at most 5 a minute/) });
+    expect(res.headers['retry-after']).toBeDefined();
+    expect((await pageview(7, {}, '198.51.100.9')).statusCode).toBe(204);
+    expect(await t.sql('SELECT COUNT(*) AS n FROM hits')).toEqual([{ n: 6 }]);
+  });
+
+  it('a pixel over the limit still answers a GIF, with status 429 and the reason header', async () => {
+    await withSite({ publicPerMinute: 2 });
+    const pixel = (n: number) => t.app.inject({ method: 'GET', url: `/p.gif?site=acme&order=A-${n}&value=10.00` });
+    expect((await pixel(1)).statusCode).toBe(200);
+    expect((await pixel(2)).statusCode).toBe(200);
+    const res = await pixel(3);
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['content-type']).toBe('image/gif');
+    expect(res.rawPayload.length).toBe(43);
+    expect(res.headers['x-linktrail-error']).toMatch(/too many requests/);
+  });
+
+  it('shortlinks are limited per address too', async () => {
+    await withSite({ publicPerMinute: 1 });
+    expect((await t.app.inject({ method: 'GET', url: '/r/nope' })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/r/nope' })).statusCode).toBe(429);
+  });
+
+  it('believes X-Forwarded-For only from a configured proxy', async () => {
+    await withSite({ publicPerMinute: 1 }, 1);
+    expect((await pageview(1, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(204);
+    expect((await pageview(2, { 'x-forwarded-for': '203.0.113.2' })).statusCode).toBe(204);
+    expect((await pageview(3, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(429);
+  });
+
+  it('ignores X-Forwarded-For without a proxy: a client cannot dodge the limit by forging it', async () => {
+    await withSite({ publicPerMinute: 1 });
+    expect((await pageview(1, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(204);
+    expect((await pageview(2, { 'x-forwarded-for': '203.0.113.2' })).statusCode).toBe(429);
+  });
+
+  it('allows 6000 hits a minute from one address by default (a venue on shared Wi-Fi)', async () => {
+    await withSite({});
+    for (let i = 0; i < 6000; i++) expect((await t.app.inject({ method: 'OPTIONS', url: '/collect' })).statusCode).toBe(204);
+    const res = await t.app.inject({ method: 'OPTIONS', url: '/collect' });
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['x-ratelimit-limit']).toBe('6000');
+  });
+});

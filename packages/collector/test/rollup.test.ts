@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { reportQueries } from '../src/report.js';
+import { ROLLUPS } from '../src/rollups.js';
+import { DAY, EVENT_URL, MINUTE, pageview, postback, report, setup, type TestApp } from './helper.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await setup();
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia' } });
+  // Three days of traffic; visitor-ana1 comes back on each of them.
+  for (let day = 0; day < 3; day++) {
+    await pageview(t, { vid: 'visitor-ana1', url: `${EVENT_URL}?affiliate=mia`, referrer: 'https://l.instagram.com/' });
+    await pageview(t, { vid: `visitor-new${day}`, url: `${EVENT_URL}?utm_source=news&utm_medium=email`, referrer: '' });
+    await pageview(t, { vid: `visitor-dir${day}`, url: EVENT_URL, referrer: '' });
+    await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': 'WhatsApp/2.23' } });
+    t.clock.advance(DAY);
+  }
+  await postback(t, { order: 'A1', vid: 'visitor-ana1', value: '45.00', tickets: 2, customer: 'ana' });
+  await postback(t, { order: 'A2', vid: 'visitor-new1', value: '20.00', currency: 'USD', tickets: 1 });
+  await postback(t, { order: 'A3', vid: 'visitor-dir2', value: '10.00', tickets: 1 });
+  await postback(t, { order: 'S1', vid: 'visitor-new2', type: 'signup' });
+  // Order life: a refund leaves the figures, a reinstated order comes back, scans count.
+  const status = (order: string, s: string) =>
+    t.app.inject({ method: 'POST', url: `/api/sites/acme/orders/${order}/status`, headers: t.auth, payload: { status: s } });
+  await status('A3', 'refunded');
+  await status('A2', 'cancelled');
+  await status('A2', 'completed');
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 1 } });
+  await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 2 } });
+});
+afterEach(() => t.close());
+
+/** A plan reading `table` by its primary key's (site_id, day) prefix. */
+const byPrimaryKey = (table: string) =>
+  t.kind === 'sqlite' ? /USING PRIMARY KEY \(site_id=\? AND day>\? AND day<\?\)/ : new RegExp(`Index (Only )?Scan using ${table}_pkey`);
+const strip = (r: Record<string, any>) => ({ rows: r.rows, totals: r.totals });
+
+describe('the daily rollup', () => {
+  it.each(['channel', 'source', 'code', 'affiliate', 'utm_source', 'day', 'code,channel'])(
+    'by=%s gives the same rows, orders included, from the rollups (whole days) as from the raw tables',
+    async (by) => {
+      const fromRollup = await report(t, `by=${by}&from=2026-05-20&to=2026-06-10`);
+      const fromRaw = await report(t, `by=${by}&from=2026-05-20T00:00:00.001Z&to=2026-06-10T23:59:59Z`);
+      expect(strip(fromRollup)).toEqual(strip(fromRaw));
+    },
+  );
+
+  it('counts a visitor who came on three days once, and every visit', async () => {
+    const r = await report(t, 'by=code&from=2026-05-20&to=2026-06-10');
+    expect(r.rows.find((x: any) => x.key === 'mia')).toMatchObject({ visits: 3, visitors: 1, clicks: 3, previews: 3, orders: 1, scanned: 2 });
+    expect(r.totals).toMatchObject({
+      visits: 9,
+      visitors: 7,
+      orders: 2,
+      tickets: 3,
+      revenue: { EUR: 4500, USD: 2000 },
+      new_customers: 1,
+      scanned: 2,
+      conversions: { signup: 1 },
+    });
+  });
+
+  it('is rebuilt from the raw tables by its migration', async () => {
+    const before = strip(await report(t, 'by=channel'));
+    await t.remigrate(ROLLUPS.map((r) => `DROP TABLE ${r.table}; DROP TABLE ${r.orders};`).join(' ') + ' DROP INDEX conversions_report;', 2);
+    expect(strip(await report(t, 'by=channel'))).toEqual(before);
+  });
+
+  it.each([
+    ['code', 'daily_codes'],
+    ['affiliate', 'daily_codes'],
+    ['channel', 'daily_sources'],
+    ['source,channel', 'daily_sources'],
+    ['utm_campaign', 'daily_utm'],
+    ['day', 'daily_totals'],
+    ['event,day', 'daily_totals'],
+  ])('by=%s reads whole days of %s through its primary key', async (by, table) => {
+    const q = reportQueries('acme', { dims: by.split(',') as any, from: 0, to: 30 * DAY, event: null }, t.dialect);
+    expect(q.visits.text).toContain(`FROM ${table} v`);
+    expect(await t.explain(q.visits.text, q.visits.params)).toMatch(byPrimaryKey(table));
+  });
+
+  it('a mix of keys no rollup holds reads the raw tables', () => {
+    const q = reportQueries('acme', { dims: ['code', 'channel'], from: 0, to: 30 * DAY, event: null }, t.dialect);
+    expect(q.visits.text).toContain('FROM visits v');
+    expect(q.orders.text).toContain('FROM conversions v');
+  });
+
+  it('orders by ticket type read the raw conversions, visits still the rollup', () => {
+    const q = reportQueries('acme', { dims: ['code', 'ticket_type'], from: 0, to: 30 * DAY, event: null }, t.dialect);
+    expect(q.visits.text).toContain('FROM daily_codes v');
+    expect(q.orders.text).toContain('FROM conversions v');
+  });
+
+  it.each([
+    ['code', 'daily_codes_orders'],
+    ['channel', 'daily_sources_orders'],
+    ['day', 'daily_totals_orders'],
+  ])('by=%s reads whole days of orders from %s through its primary key', async (by, table) => {
+    const q = reportQueries('acme', { dims: [by as any], from: 0, to: 30 * DAY, event: null }, t.dialect);
+    for (const sql of [q.orders, q.orderTotals, q.goals, q.goalTotals]) {
+      expect(sql.text).toContain(`FROM ${table} v`);
+      expect(await t.explain(sql.text, sql.params)).toMatch(byPrimaryKey(table));
+    }
+  });
+
+  it('a visit late in a day and one early the next fall on their own UTC days', async () => {
+    t.clock.now = Date.UTC(2026, 6, 1, 23, 59);
+    await pageview(t, { vid: 'visitor-late', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    t.clock.advance(2 * MINUTE);
+    await pageview(t, { vid: 'visitor-late', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    const r = await report(t, 'by=day&from=2026-07-01&to=2026-07-02');
+    expect(r.rows.map((x: any) => [x.key, x.visits, x.visitors])).toEqual([
+      ['2026-07-01', 1, 1],
+      ['2026-07-02', 1, 1],
+    ]);
+    expect(r.totals.visitors).toBe(1);
+  });
+});
