@@ -208,3 +208,13 @@ describe("the script tag's data-platform and data-param", () => {
     expect(json(res).cid).toMatch(/^[\w-]{16}$/);
   });
 });
+
+describe('NUL bytes in what a page sends', () => {
+  it('are left out of the stored referrer and URL parameters, the same on SQLite and PostgreSQL', async () => {
+    const res = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?utm_source=news%00letter&utm_campaign=%00`, referrer: 'https://x.com/a\u0000b' });
+    expect(res.statusCode).toBe(204);
+    expect(await t.sql('SELECT utm_source, utm_campaign, referrer FROM hits')).toEqual([
+      { utm_source: 'newsletter', utm_campaign: null, referrer: 'https://x.com/ab' },
+    ]);
+  });
+});

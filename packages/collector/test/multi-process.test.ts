@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_UA, EVENT_URL, MINUTE } from './helper.js';
 import { freshDatabase, startCollector, type Collector } from './processes.js';
+import { pgMigrations } from '../src/db/pg-migrations/index.js';
 import { PG_URL } from './stores.js';
 
 const ADMIN = 'test-admin-token-0123456789';
@@ -54,7 +55,7 @@ describe.runIf(PG_URL !== null)('two collector processes on one PostgreSQL datab
   });
 
   it('they migrate the database once and sign visitor cookies with one shared secret', async () => {
-    expect(await query('SELECT version FROM linktrail_schema')).toEqual([{ version: 1 }]);
+    expect(await query('SELECT version FROM linktrail_schema ORDER BY version')).toEqual(pgMigrations.map((_, i) => ({ version: i + 1 })));
     const collect = (c: Collector, vid: string, cookie?: string) =>
       fetch(`${c.url}/collect`, {
         method: 'POST',

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migratePg } from '../src/db/pg-migrate.js';
 import { pgMigrations } from '../src/db/pg-migrations/index.js';
-import type { PgStore } from '../src/db/pg-store.js';
+import { createPgStore, type PgStore } from '../src/db/pg-store.js';
 import { isConflict, type HitRecord } from '../src/store.js';
 import { createTestStore, PG_URL, type TestStore } from './stores.js';
 
@@ -47,5 +47,23 @@ describe.runIf(PG_URL !== null)('the PostgreSQL store', () => {
   it('refuses a database newer than the code', async () => {
     const newest = pgMigrations.length;
     await expect(migratePg((s.store as PgStore).pool, [])).rejects.toThrow(`schema version ${newest} is newer than this collector (knows 0)`);
+  });
+
+  it('two processes flushing the same rollup row at once keep every visit and every visitor', async () => {
+    await s.store.createSite(site, 'hash-1');
+    const schema = String((await s.sql('SELECT current_schema() AS s'))[0]!.s);
+    const other = await createPgStore({ url: PG_URL!, schema, max: 4 });
+    try {
+      const day = Date.UTC(2026, 5, 1);
+      const visit = (vid: string, i: number): HitRecord => ({ ...hit, vid, ts: day + i });
+      // Many batches from each store, all landing on the same daily rows.
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => [s.store, other][i % 2]!.recordHits([visit(`visitor-${String(i).padStart(4, '0')}`, i)])),
+      );
+      const r = await s.store.report('acme', { dims: ['channel'], from: day, to: day + 86_400_000, event: null });
+      expect(r.totals).toMatchObject({ visits: 40, visitors: 40 });
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -57,10 +57,13 @@ GROUP BY ${groupBy(columns.length + 4)};
 `;
 
 // Reports scan a range of conversions: a covering index keeps them off the wide rows
-// (which carry the attribution's candidates).
+// (which carry the attribution's candidates). Keyed (site_id, ts, order_id), it also serves
+// the order list's newest-first keyset pages without a sort (SQLite's index has order_id
+// implicitly, from the table's key), so it replaces conversions_site_ts.
 const coveringIndex = `
-CREATE INDEX conversions_report ON conversions (site_id, ts) INCLUDE (type, status, currency, event, link_code,
+CREATE INDEX conversions_report ON conversions (site_id, ts, order_id) INCLUDE (type, status, currency, event, link_code,
   link_affiliate, channel, source, utm_source, utm_medium, utm_campaign, tickets, value_minor, new_customer, scanned);
+DROP INDEX IF EXISTS conversions_site_ts;
 `;
 
 export async function up(c: PgClient): Promise<void> {
