@@ -11,6 +11,9 @@ import { MINUTE } from './time.js';
 export const VISIT_GAP = 30 * MINUTE;
 /** Stored url/referrer length; classification sees the whole string. */
 const STORED_URL = 2048;
+/** NUL bytes, which no real URL or referrer has and PostgreSQL text can't hold: not stored, on either store. */
+const NUL = /\u0000/g;
+const withoutNul = (v: string | null | undefined, max: number): string | null => (v ? v.replace(NUL, '').slice(0, max) || null : null);
 
 const TOUCH = new Set<Channel>(TOUCH_CHANNELS);
 
@@ -70,23 +73,23 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
       if (!bot) touchLastSeen(key, ts);
 
-      const code = c.channel === 'affiliate' && c.affiliate ? c.affiliate.toLowerCase().slice(0, 64) : null;
+      const code = c.channel === 'affiliate' && c.affiliate ? withoutNul(c.affiliate.toLowerCase(), 64) : null;
       // A touch needs a click id: the shortlink's, the script's, or one minted here.
       // The shortlink's lt_cid is adopted only when well-formed (the script keeps 16-64 chars).
       const ltCid = params.ltCid && /^[\w-]{16,64}$/.test(params.ltCid) ? params.ltCid : null;
       const cid = hit.cid ?? ltCid ?? (touch && !replay ? randomId(12) : null);
       const u = params.utm;
-      const cap = (v: string | undefined) => (v ? v.slice(0, 256) : null);
+      const cap = (v: string | undefined) => withoutNul(v, 256);
       return {
         siteId: site.id,
         ts,
         vid: hit.vid,
         cid,
         event: hit.event ?? null,
-        url: hit.url.slice(0, STORED_URL),
-        referrer: referrer ? referrer.slice(0, STORED_URL) : null,
+        url: withoutNul(hit.url, STORED_URL)!,
+        referrer: withoutNul(referrer, STORED_URL),
         channel: c.channel,
-        source: c.source,
+        source: withoutNul(c.source, STORED_URL),
         code,
         utm: {
           source: cap(u.source),

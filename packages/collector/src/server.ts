@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { createPgStore } from './db/pg-store.js';
 import { createSqliteStore } from './db/sqlite-store.js';
 import { seedDemo } from './demo-seed.js';
 import { randomId } from './ids.js';
@@ -19,15 +20,11 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
-  if (config.databaseUrl) fail('DATABASE_URL is set, but this build has only the SQLite store; unset it to use LINKTRAIL_DB');
 
-  const store = createSqliteStore(config.dbFile);
-  // Keep the cookie secret across restarts, or every visitor would lose their id.
-  let cookieSecret = config.cookieSecret ?? (await store.getSetting('cookie_secret'));
-  if (!cookieSecret) {
-    cookieSecret = randomId(32);
-    await store.setSetting('cookie_secret', cookieSecret);
-  }
+  const store = config.databaseUrl ? await openPostgres(config.databaseUrl) : createSqliteStore(config.dbFile);
+  // Keep the cookie secret across restarts and processes, or visitors would lose their id:
+  // the first process to start stores one, every other one reads it.
+  const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));
   const adminToken = config.adminToken ?? `lta_${randomId(24)}`;
 
   const app = await buildApp({
@@ -62,7 +59,9 @@ async function main(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   // PORT=0 takes a free port: links must then use the port actually bound.
   if (config.port === 0 && !config.publicUrlSet) app.ctx.publicUrl = address.replace(/\/+$/, '');
-  const lines = [`linktrail collector listening on ${address} (public URL ${app.ctx.publicUrl}, SQLite: ${config.dbFile})`];
+  const db = config.databaseUrl ? `PostgreSQL: ${redact(config.databaseUrl)}` : `SQLite: ${config.dbFile}`;
+  // "listening on" names the bound address; scripts and tests read it.
+  const lines = [`linktrail collector listening on ${address} (public URL ${app.ctx.publicUrl}, ${db})`];
   if (!config.adminToken) lines.push(`operator token (LINKTRAIL_ADMIN_TOKEN unset, new each start): ${adminToken}`);
   if (config.demo) {
     const { token } = await seedDemo(app.ctx);
@@ -77,6 +76,22 @@ async function main(): Promise<void> {
     );
   }
   console.log(lines.join('\n'));
+}
+
+async function openPostgres(url: string) {
+  try {
+    return await createPgStore({ url });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    fail(`DATABASE_URL ${redact(url)}: cannot open the database: ${reason}`);
+  }
+}
+
+/** The URL without its password, for logs. */
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }
 
 main().catch((error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)));

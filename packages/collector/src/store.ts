@@ -164,6 +164,8 @@ export interface Store {
 
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Stores `value` unless the key is set; answers the stored value (first writer wins, across processes). */
+  initSetting(key: string, value: string): Promise<string>;
 
   createSite(site: Site, tokenHash: string, conversionSecret?: string | null): Promise<Site | Conflict>;
   getSite(id: string): Promise<Site | null>;

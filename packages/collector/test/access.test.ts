@@ -56,8 +56,8 @@ describe('tokens', () => {
     expect(res.statusCode).toBe(401);
   });
 
-  it('tokens are stored only as hashes', () => {
-    const rows = t.db.prepare('SELECT token_hash FROM sites').all() as Array<{ token_hash: string }>;
+  it('tokens are stored only as hashes', async () => {
+    const rows = (await t.sql('SELECT token_hash FROM sites')) as Array<{ token_hash: string }>;
     expect(rows.some((r) => r.token_hash.includes(t.token))).toBe(false);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.token_hash))).toBe(true);
   });

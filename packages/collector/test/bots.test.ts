@@ -8,7 +8,7 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const hits = () => (t.db.prepare('SELECT COUNT(*) AS n FROM hits').get() as { n: number }).n;
+const hits = async () => Number((await t.sql('SELECT COUNT(*) AS n FROM hits'))[0]!.n);
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 describe('bots, crawlers and headless browsers', () => {
@@ -31,7 +31,7 @@ describe('bots, crawlers and headless browsers', () => {
     expect(res.statusCode).toBe(204);
     expect(rowFor(await report(t, 'by=code'), 'mia')).toBeUndefined();
     expect((await report(t, 'by=channel')).totals).toMatchObject({ visits: 0, clicks: 0 });
-    expect(hits()).toBe(1);
+    expect(await hits()).toBe(1);
   });
 
   it('a pageview without any User-Agent header is not a visit', async () => {
@@ -60,7 +60,7 @@ describe('bots, crawlers and headless browsers', () => {
     const d = encodeURIComponent(JSON.stringify({ site: 'acme', vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=mia` }));
     await t.app.inject({ method: 'GET', url: `/collect.gif?d=${d}`, headers: { 'user-agent': 'Twitterbot/1.0' } });
     expect((await report(t, 'by=channel')).totals).toMatchObject({ visits: 0, clicks: 0 });
-    expect(hits()).toBe(1);
+    expect(await hits()).toBe(1);
   });
 
   it('server-side hits: a crawler ua is no visit; a hit that names no ua is one', async () => {

@@ -11,7 +11,7 @@ describe('POST /collect', () => {
   it('accepts a minimal text/plain pageview and answers 204', async () => {
     const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: '' });
     expect(res.statusCode).toBe(204);
-    expect(t.db.prepare('SELECT channel, vid FROM hits').all()).toEqual([{ channel: 'direct', vid: 'visitor-aaaa' }]);
+    expect(await t.sql('SELECT channel, vid FROM hits')).toEqual([{ channel: 'direct', vid: 'visitor-aaaa' }]);
   });
 
   it('accepts application/json too', async () => {
@@ -21,7 +21,7 @@ describe('POST /collect', () => {
 
   it('classifies from url and referrer itself and ignores the script verdict', async () => {
     await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://l.instagram.com/', channel: 'paid', source: 'evil' });
-    expect(t.db.prepare('SELECT channel, source FROM hits').get()).toEqual({ channel: 'social', source: 'instagram' });
+    expect((await t.sql('SELECT channel, source FROM hits'))[0]).toEqual({ channel: 'social', source: 'instagram' });
   });
 
   it('sets a signed HttpOnly lt_vid cookie that later requests are recognised by', async () => {
@@ -31,12 +31,12 @@ describe('POST /collect', () => {
     expect(cookie.value).toContain('visitor-aaaa.');
     // A new script id (cookie cleared by the browser's 7-day cap) still maps to the server's visitor.
     await pageview(t, { vid: 'visitor-bbbb', url: EVENT_URL }, { cookie: `lt_vid=${cookie.value}` });
-    expect(t.db.prepare('SELECT DISTINCT vid FROM hits').all()).toEqual([{ vid: 'visitor-aaaa' }]);
+    expect(await t.sql('SELECT DISTINCT vid FROM hits')).toEqual([{ vid: 'visitor-aaaa' }]);
   });
 
   it('ignores a forged lt_vid cookie', async () => {
     await pageview(t, { vid: 'visitor-bbbb', url: EVENT_URL }, { cookie: 'lt_vid=visitor-aaaa.forged' });
-    expect(t.db.prepare('SELECT vid FROM hits').get()).toEqual({ vid: 'visitor-bbbb' });
+    expect((await t.sql('SELECT vid FROM hits'))[0]).toEqual({ vid: 'visitor-bbbb' });
   });
 
   it.each([
@@ -52,7 +52,7 @@ describe('POST /collect', () => {
     expect(res.statusCode).toBe(status);
     expect(json(res)).toMatchObject({ error });
     expect(json(res).message.length).toBeGreaterThan(5);
-    expect(t.db.prepare('SELECT COUNT(*) AS n FROM hits').get()).toEqual({ n: 0 });
+    expect((await t.sql('SELECT COUNT(*) AS n FROM hits'))[0]).toEqual({ n: 0 });
   });
 
   it('names the field that is wrong', async () => {
@@ -102,7 +102,7 @@ describe('visits, touches and clicks', () => {
     await pageview(t, { ...hit, cid: 'cid-3', nav: 'back_forward' });
     const r = await report(t, 'by=code');
     expect(rowFor(r, 'mia')).toMatchObject({ visits: 1, clicks: 1 });
-    expect(t.db.prepare('SELECT COUNT(*) AS n FROM hits').get()).toEqual({ n: 3 });
+    expect((await t.sql('SELECT COUNT(*) AS n FROM hits'))[0]).toEqual({ n: 3 });
   });
 
   it('every landing with ?affiliate= is a click, counted per code, registered or not', async () => {
@@ -126,7 +126,7 @@ describe('visits, touches and clicks', () => {
     await pageview(t, { vid: 'visitor-bbbb', url: EVENT_URL }, { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' });
     const r = await report(t, 'by=code');
     expect(r.totals).toMatchObject({ visits: 0, clicks: 0 });
-    expect(t.db.prepare('SELECT COUNT(*) AS n FROM hits').get()).toEqual({ n: 2 });
+    expect((await t.sql('SELECT COUNT(*) AS n FROM hits'))[0]).toEqual({ n: 2 });
   });
 });
 
@@ -137,7 +137,7 @@ describe('GET /collect.gif', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('image/gif');
     expect(res.rawPayload.length).toBe(43);
-    expect(t.db.prepare('SELECT channel, source FROM hits').get()).toEqual({ channel: 'search', source: 'duckduckgo' });
+    expect((await t.sql('SELECT channel, source FROM hits'))[0]).toEqual({ channel: 'search', source: 'duckduckgo' });
   });
 
   it.each([
@@ -206,5 +206,15 @@ describe("the script tag's data-platform and data-param", () => {
   it('a malformed lt_cid is replaced by a minted click id', async () => {
     const res = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=mia&lt_cid=x` }, { accept: 'application/json' });
     expect(json(res).cid).toMatch(/^[\w-]{16}$/);
+  });
+});
+
+describe('NUL bytes in what a page sends', () => {
+  it('are left out of the stored referrer and URL parameters, the same on SQLite and PostgreSQL', async () => {
+    const res = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?utm_source=news%00letter&utm_campaign=%00`, referrer: 'https://x.com/a\u0000b' });
+    expect(res.statusCode).toBe(204);
+    expect(await t.sql('SELECT utm_source, utm_campaign, referrer FROM hits')).toEqual([
+      { utm_source: 'newsletter', utm_campaign: null, referrer: 'https://x.com/ab' },
+    ]);
   });
 });

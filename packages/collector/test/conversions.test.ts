@@ -35,7 +35,7 @@ describe('the pixel', () => {
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toBe('image/gif');
     expect(res.headers['x-linktrail-error']).toMatch(reason);
-    expect(t.db.prepare('SELECT COUNT(*) AS n FROM conversions').get()).toEqual({ n: 0 });
+    expect((await t.sql('SELECT COUNT(*) AS n FROM conversions'))[0]).toEqual({ n: 0 });
   });
 });
 

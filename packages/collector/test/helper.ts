@@ -1,10 +1,9 @@
-// Builds the real app on a temporary SQLite file with a fake clock.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Builds the real app with a fake clock on a fresh store: a temporary SQLite file, or a
+// fresh PostgreSQL schema when LINKTRAIL_TEST_DATABASE_URL is set (see stores.ts).
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppOptions } from '../src/app.js';
-import { createSqliteStore } from '../src/db/sqlite-store.js';
+import type { Dialect } from '../src/report.js';
+import { createTestStore, type SqlRow } from './stores.js';
 
 export const ADMIN = 'test-admin-token-0123456789';
 export const DAY = 86_400_000;
@@ -13,7 +12,17 @@ export const MINUTE = 60_000;
 export interface TestApp {
   app: FastifyInstance;
   clock: { now: number; advance(ms: number): void };
-  db: ReturnType<typeof createSqliteStore>['db'];
+  /** Which store the app runs on. */
+  kind: 'sqlite' | 'postgres';
+  /** Reads stored rows: `await t.sql('SELECT channel FROM hits WHERE vid = ?', vid)`. */
+  sql(text: string, ...params: unknown[]): Promise<SqlRow[]>;
+  /** The plan of a query on this store, to check it uses an index. */
+  explain(text: string, params: unknown[]): Promise<string>;
+  /** The names of the app's tables. */
+  tables(): Promise<string[]>;
+  /** Runs DDL, then this store's schema migration `version` again. */
+  remigrate(statements: string, version: number): Promise<void>;
+  dialect: Dialect;
   /** Site token of the site made by setup(). */
   token: string;
   site: string;
@@ -22,8 +31,7 @@ export interface TestApp {
 }
 
 export async function makeApp(options: Partial<AppOptions> & { dir?: string } = {}): Promise<Omit<TestApp, 'token' | 'site' | 'auth'>> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'linktrail-test-'));
-  const store = createSqliteStore(join(dir, 'test.db'));
+  const { store, sql, explain, tables, remigrate, dialect, dispose } = await createTestStore(options.dir);
   const clock = {
     now: Date.UTC(2026, 5, 1, 12, 0, 0),
     advance(ms: number) {
@@ -41,10 +49,15 @@ export async function makeApp(options: Partial<AppOptions> & { dir?: string } = 
   return {
     app,
     clock,
-    db: store.db,
+    kind: store.kind,
+    sql,
+    explain,
+    tables,
+    remigrate,
+    dialect,
     async close() {
       await app.close();
-      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      await dispose();
     },
   };
 }

@@ -64,7 +64,7 @@ describe('floods on the public endpoints', () => {
     expect(json(res)).toMatchObject({ error: 'rate_limited', message: expect.stringMatching(/at most 5 a minute/) });
     expect(res.headers['retry-after']).toBeDefined();
     expect((await pageview(7, {}, '198.51.100.9')).statusCode).toBe(204);
-    expect(t.db.prepare('SELECT COUNT(*) AS n FROM hits').get()).toEqual({ n: 6 });
+    expect(await t.sql('SELECT COUNT(*) AS n FROM hits')).toEqual([{ n: 6 }]);
   });
 
   it('a pixel over the limit still answers a GIF, with status 429 and the reason header', async () => {

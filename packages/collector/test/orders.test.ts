@@ -138,10 +138,10 @@ describe('GET /api/sites/:site/orders', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/sites/acme/orders' })).statusCode).toBe(401);
   });
 
-  it('seeks pages through the site/time index without sorting', () => {
+  it('seeks pages through the site/time index without sorting', async () => {
     const q = orderListQuery('acme', { from: 0, to: 1, code: 'mia', affiliate: null, status: null, type: null, before: { ts: 1, order: 'x' }, limit: 101 });
-    const plan = (t.db.prepare(`EXPLAIN QUERY PLAN ${q.text}`).all(...q.params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
-    expect(plan).toMatch(/conversions_site_ts/);
-    expect(plan).not.toMatch(/TEMP B-TREE/);
+    const plan = await t.explain(q.text, q.params);
+    expect(plan).toMatch(/conversions_site_ts|conversions_report/);
+    expect(plan).not.toMatch(/TEMP B-TREE|Sort/);
   });
 });

@@ -21,7 +21,7 @@ async function start(siteBody: object = {}, logs?: string[]) {
 }
 
 const IP = '203.0.113.77';
-const count = (table: string) => (t.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = async (table: string) => Number((await t.sql(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
 
 /** One of everything a visitor's browser sends, from IP, with the given extra headers. */
 async function visit(headers: Record<string, string> = {}) {
@@ -44,13 +44,13 @@ describe('Global Privacy Control', () => {
     expect(r.pageview.headers['set-cookie']).toBeUndefined();
     // The visitor still lands with the code on the page, only unrecorded: no click id.
     expect(String(r.redirect.headers.location)).toBe('https://tickets.example.com/?affiliate=mia');
-    expect([count('hits'), count('clicks'), count('conversions')]).toEqual([0, 0, 0]);
+    expect(await Promise.all([count('hits'), count('clicks'), count('conversions')])).toEqual([0, 0, 0]);
   });
 
   it('a site that does not honour it, or a browser without the signal, is recorded', async () => {
     await start({ honorGpc: false });
     await visit({ 'sec-gpc': '1' });
-    expect([count('hits'), count('clicks'), count('conversions')]).toEqual([2, 2, 2]);
+    expect(await Promise.all([count('hits'), count('clicks'), count('conversions')])).toEqual([2, 2, 2]);
   });
 
   it('honouring it can be switched on in the settings, and Sec-GPC: 0 is no opt-out', async () => {
@@ -58,9 +58,9 @@ describe('Global Privacy Control', () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/sites/acme/settings', headers: { authorization: `Bearer ${token}` }, payload: { honorGpc: true } });
     expect(json(res).site.honorGpc).toBe(true);
     await visit({ 'sec-gpc': '1' });
-    expect(count('hits')).toBe(0);
+    expect(await count('hits')).toBe(0);
     await visit({ 'sec-gpc': '0' });
-    expect(count('hits')).toBe(2);
+    expect(await count('hits')).toBe(2);
   });
 });
 
@@ -77,10 +77,9 @@ describe('no raw IP address stored', () => {
       payload: { hits: [{ vid: 'visitor-bbbb', url: EVENT_URL, ip: IP, ua: BROWSER_UA }] },
     });
     await t.app.inject({ method: 'GET', url: '/api/sites/acme', remoteAddress: IP, headers: { authorization: 'Bearer wrong-token' } });
-    expect(count('hits')).toBe(3);
-    const tables = t.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-    for (const table of tables) {
-      const rows = t.db.prepare(`SELECT * FROM ${table}`).all();
+    expect(await count('hits')).toBe(3);
+    for (const table of await t.tables()) {
+      const rows = await t.sql(`SELECT * FROM ${table}`);
       expect(JSON.stringify(rows), table).not.toContain(IP);
     }
     expect(logs.length).toBeGreaterThan(5);

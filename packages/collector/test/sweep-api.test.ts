@@ -103,7 +103,7 @@ describe('hostile input on the API', () => {
     expect(json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/after-sweep', headers: t.auth })).conversion.value).toBe('12.50');
     expect((await report(t, 'by=code')).rows).toBeDefined();
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
-    const tables = t.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    const tables = await t.tables();
     expect(tables).toEqual(expect.arrayContaining(['hits', 'conversions', 'sites', 'codes']));
   });
 });

@@ -1,14 +1,12 @@
 // Conversions in SQLite: recorded once per (site, order) with their attribution decided in
 // the same transaction as the reads it is decided from; order life and door scans.
-import type { Channel } from '@linktrail/tracker';
-import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
-import type { OrderFacts, RollupBatch } from '../rollups.js';
-import type { OrderStatus, Store, StoredConversion } from '../store.js';
+import type { ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { RollupBatch } from '../rollups.js';
+import type { Store, StoredConversion } from '../store.js';
+import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 import type { SqliteAccess } from './sqlite-access.js';
 
-const CANDIDATE_LIMIT = 20;
 const DAY_MS = 86_400_000;
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 type ConversionMethods = Pick<Store, 'recordConversion' | 'getConversion' | 'setOrderStatus' | 'setScanned'>;
 
@@ -17,29 +15,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
   /** A stored conversion's contribution to the order rollups, read from its row. */
   function countOrder(siteId: string, order: string, sign: 1 | -1, scannedOnly?: number) {
     const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-    if (!r) return;
-    const facts: OrderFacts = {
-      channel: String(r.channel),
-      source: str(r.source),
-      code: str(r.link_code),
-      event: str(r.event),
-      utm_source: str(r.utm_source),
-      utm_medium: str(r.utm_medium),
-      utm_campaign: str(r.utm_campaign),
-      currency: String(r.currency),
-      type: String(r.type),
-    };
-    const change =
-      scannedOnly !== undefined
-        ? { scanned: scannedOnly }
-        : {
-            orders: sign,
-            tickets: sign * Number(r.tickets),
-            revenue: sign * Number(r.value_minor),
-            new_customers: sign * Number(r.new_customer),
-            scanned: sign * Number(r.scanned),
-          };
-    rollup.addOrder(siteId, Math.floor(Number(r.ts) / DAY_MS), facts, change);
+    if (r) countOrderRow(rollup, r, sign, scannedOnly);
   }
 
   function readConversion(siteId: string, order: string): StoredConversion | null {
@@ -49,36 +25,8 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
       'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = ? AND order_id = ? ORDER BY idx',
       siteId,
       order,
-    ).map((i) => ({ type: String(i.type), qty: Number(i.qty), priceMinor: Number(i.price_minor) }));
-    const attribution: Attribution = {
-      link:
-        r.link_code === null
-          ? null
-          : { code: String(r.link_code), affiliate: str(r.link_affiliate), cid: String(r.link_cid), ts: Number(r.link_ts) },
-      channel: String(r.channel) as Attribution['channel'],
-      source: str(r.source),
-      utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign) },
-      rule: String(r.rule),
-      candidates: JSON.parse(String(r.candidates)) as Attribution['candidates'],
-    };
-    return {
-      siteId,
-      order,
-      ts: Number(r.ts),
-      event: str(r.event),
-      type: String(r.type),
-      currency: String(r.currency),
-      valueMinor: Number(r.value_minor),
-      tickets: Number(r.tickets),
-      items,
-      customer: str(r.customer),
-      vid: str(r.vid),
-      cid: str(r.cid),
-      status: String(r.status) as OrderStatus,
-      scanned: Number(r.scanned),
-      newCustomer: Number(r.new_customer) === 1,
-      attribution,
-    };
+    ).map(toItem);
+    return toConversion(r, items);
   }
 
   /** The visitor's latest clicks, plus (however many came after it) the latest eligible one. */
@@ -94,9 +42,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
       add(get(`${select} AND k.vid = ? AND k.ts >= ? AND (c.event IS NULL OR ? IS NULL OR c.event = ?) ORDER BY k.ts DESC LIMIT 1`, siteId, ts, vid, since, event, event));
     }
     if (cid) add(get(`${select} AND k.cid = ?`, siteId, ts, cid));
-    return rows
-      .map((r) => ({ cid: String(r.cid), ts: Number(r.ts), code: String(r.code), affiliate: str(r.affiliate), codeEvent: str(r.code_event) }))
-      .sort((a, b) => b.ts - a.ts);
+    return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
   }
 
   /** The visitor's latest visits, plus (however many came after it) the latest touch in the window. */
@@ -108,16 +54,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
       const touch = get(`${select} AND touch = 1 AND ts >= ? ORDER BY ts DESC LIMIT 1`, siteId, vid, ts, since);
       if (touch) rows.push(touch);
     }
-    return rows.map((r) => ({
-      ts: Number(r.ts),
-      channel: String(r.channel) as Channel,
-      source: str(r.source),
-      cid: str(r.cid),
-      touch: Number(r.touch) === 1,
-      utmSource: str(r.utm_source),
-      utmMedium: str(r.utm_medium),
-      utmCampaign: str(r.utm_campaign),
-    }));
+    return rows.map(toVisitCandidate);
   }
 
   return {

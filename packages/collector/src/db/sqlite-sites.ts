@@ -1,23 +1,7 @@
 // Sites in SQLite: creation, tokens and settings.
-import type { Site, SiteSettingsUpdate, Store } from '../store.js';
-import type { Row, SqliteAccess } from './sqlite-access.js';
-
-function toSite(r: Row): Site {
-  return {
-    id: String(r.id),
-    name: String(r.name),
-    url: String(r.url),
-    platformHosts: JSON.parse(String(r.platform_hosts)) as string[],
-    windowDays: Number(r.window_days),
-    currency: String(r.currency),
-    createdAt: Number(r.created_at),
-    requireSignedConversions: Number(r.require_signed_conversions) === 1,
-    honorGpc: Number(r.honor_gpc) === 1,
-  };
-}
-
-// Every column but the secret: a Site never carries it, so no view can leak it.
-const SITE_COLUMNS = 'id, name, url, platform_hosts, window_days, currency, created_at, require_signed_conversions, honor_gpc';
+import type { SiteSettingsUpdate, Store } from '../store.js';
+import { SITE_COLUMNS, toSite } from './rows.js';
+import type { SqliteAccess } from './sqlite-access.js';
 
 type SiteMethods = Pick<
   Store,

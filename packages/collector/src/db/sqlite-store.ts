@@ -5,11 +5,12 @@ import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
 import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
-import type { Affiliate, Code, Conflict, EventRecord, HitRecord, Store } from '../store.js';
+import type { Conflict, HitRecord, Store } from '../store.js';
 import { randomId } from '../ids.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
-import type { Row, SqliteAccess } from './sqlite-access.js';
+import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
+import type { SqliteAccess } from './sqlite-access.js';
 import { sqliteConversions } from './sqlite-conversions.js';
 import { sqliteSites } from './sqlite-sites.js';
 import { createWalSync, noSync } from './wal-sync.js';
@@ -20,31 +21,6 @@ export const sqliteDialect: Dialect = {
   sketchUnion: (col) => `lt_sketch_union(${col})`,
 };
 export const DAY_MS = 86_400_000;
-
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-const toEvent = (r: Row): EventRecord => ({
-  id: String(r.id),
-  name: String(r.name),
-  url: String(r.url),
-  startsAt: r.starts_at === null ? null : Number(r.starts_at),
-});
-
-const toAffiliate = (r: Row): Affiliate => ({
-  id: String(r.id),
-  name: String(r.name),
-  nickname: str(r.nickname),
-  email: str(r.email),
-  parent: str(r.parent),
-});
-
-const toCode = (r: Row): Code => ({
-  code: String(r.code),
-  affiliate: str(r.affiliate),
-  event: str(r.event),
-  target: str(r.target),
-  createdAt: Number(r.created_at),
-});
 
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
@@ -184,6 +160,12 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       await batcher.enqueue(() =>
         run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value),
       );
+    },
+    initSetting(key, value) {
+      return batcher.enqueue(() => {
+        run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', key, value);
+        return String(get('SELECT value FROM settings WHERE key = ?', key)!.value);
+      });
     },
 
     createEvent(siteId, e) {

@@ -1,0 +1,75 @@
+// Opening a PostgreSQL pool the way the store expects it: BIGINT (times, money, counts)
+// read as JavaScript numbers, refusing any that would lose precision, and an optional schema.
+import pg from 'pg';
+
+export type PgPool = pg.Pool;
+export type PgClient = pg.PoolClient;
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+function safeInteger(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`PostgreSQL integer ${text} is beyond JavaScript's safe range`);
+  return n;
+}
+
+// SUM() of BIGINT answers NUMERIC: whole sums must stay exact; others (averages) are floats.
+function numeric(text: string): number {
+  const n = Number(text);
+  if (Number.isInteger(n) && !Number.isSafeInteger(n)) throw new RangeError(`PostgreSQL number ${text} is beyond JavaScript's safe range`);
+  return n;
+}
+
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === INT8) return safeInteger;
+    if (oid === NUMERIC) return numeric;
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface PgPoolOptions {
+  /** postgres://user:pass@host:port/db (DATABASE_URL). */
+  url: string;
+  /** Tables live in this schema (must exist); default: the role's search_path. */
+  schema?: string | null;
+  /** Connections per process. Default 10. */
+  max?: number;
+}
+
+export function openPgPool(options: PgPoolOptions): PgPool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    types,
+    application_name: 'linktrail-collector',
+    // A schema name is an identifier, never user input; quoted anyway.
+    options: options.schema ? `-c search_path=${quoteIdent(options.schema)}` : undefined,
+  });
+  // An idle client losing its connection (server restart) must not crash the process;
+  // the pool drops it and the next query opens a fresh one.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** Rewrites portable `?` placeholders (report.ts) to PostgreSQL's `$1, $2, …`, skipping quoted text. */
+export function toPgPlaceholders(sql: string): string {
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}

@@ -1,0 +1,195 @@
+// The Store on PostgreSQL, for several collector processes sharing one database. Same tables,
+// same report SQL (report.ts, `?` rewritten to `$n`) and same answers as the SQLite store.
+// Reads go straight to the pool; writes go through the group-commit batcher (pg-batcher.ts).
+import { orderListQuery, toOrderSummary } from '../order-list.js';
+import { mergeReport, reportQueries, type Dialect, type ResultRow, type Sql } from '../report.js';
+import { RollupBatch } from '../rollups.js';
+import type { Conflict, Store } from '../store.js';
+import { createPgBatcher, type PgJob } from './pg-batcher.js';
+import { migratePg } from './pg-migrate.js';
+import { openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
+import { flushPgRollups } from './pg-rollups.js';
+import { pgSites } from './pg-sites.js';
+import { lockAll, orderLock, visitorLock } from './pg-visitors.js';
+import {
+  conversionLocks, hitLocks, readConversion, writeClick, writeConversion, writeHits, writeOrderStatus, writeScanned,
+  type BatchContext,
+} from './pg-writes.js';
+import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
+
+export const pgDialect: Dialect = {
+  day: (col) => `to_char(to_timestamp(${col} / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  dayNumber: (col) => `to_char(to_timestamp(${col}::bigint * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  // No sketch merge in SQL: the group's sketches, merged by report.ts (sketchOf).
+  sketchUnion: (col) => `array_agg(${col})`,
+};
+
+const CONFLICT: Conflict = { conflict: true };
+const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23505';
+
+export type PgStore = Store & { pool: PgPool };
+
+/** Connects, applies pending migrations (under a lock), and returns the store. */
+export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
+  const pool = openPgPool(options);
+  try {
+    await migratePg(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const batcher = createPgBatcher<BatchContext>(pool, {
+    lock: async (c, keys) => ({ lastSeen: await lockAll(c, keys), rollup: new RollupBatch() }),
+    beforeCommit: (c, { rollup }) => flushPgRollups(c, rollup),
+  });
+
+  const rows = async (text: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(text, params)).rows;
+  const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];
+  /** A write of one statement; resolves with the number of rows it changed. */
+  const write = (text: string, params: unknown[]) =>
+    batcher.enqueue(async (c) => (await c.query(text, params)).rowCount ?? 0);
+
+  async function insertOrConflict<T>(value: T, job: PgJob<unknown, BatchContext>): Promise<T | Conflict> {
+    try {
+      await batcher.enqueue(job);
+      return value;
+    } catch (error) {
+      if (isUniqueViolation(error)) return CONFLICT;
+      throw error;
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    pool,
+
+    async getSetting(key) {
+      return str((await one('SELECT value FROM settings WHERE key = $1', [key]))?.value);
+    },
+    async setSetting(key, value) {
+      await write('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    },
+    initSetting(key, value) {
+      return batcher.enqueue(async (c) => {
+        await c.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+        return String((await c.query('SELECT value FROM settings WHERE key = $1', [key])).rows[0].value);
+      });
+    },
+
+    ...pgSites({ pool, write: (job) => batcher.enqueue(job), insertOrConflict }),
+
+    createEvent(siteId, e) {
+      return insertOrConflict(e, (c) =>
+        c.query('INSERT INTO events (site_id, id, name, url, starts_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+          siteId, e.id, e.name, e.url, e.startsAt, Date.now(),
+        ]),
+      );
+    },
+    async getEvent(siteId, id) {
+      const r = await one('SELECT * FROM events WHERE site_id = $1 AND id = $2', [siteId, id]);
+      return r ? toEvent(r) : null;
+    },
+
+    createAffiliate(siteId, a) {
+      return insertOrConflict(a, (c) =>
+        c.query('INSERT INTO affiliates (site_id, id, name, nickname, email, parent, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          siteId, a.id, a.name, a.nickname, a.email, a.parent, Date.now(),
+        ]),
+      );
+    },
+    async getAffiliate(siteId, id) {
+      const r = await one('SELECT * FROM affiliates WHERE site_id = $1 AND id = $2', [siteId, id]);
+      return r ? toAffiliate(r) : null;
+    },
+    async listAffiliates(siteId) {
+      return (await rows('SELECT * FROM affiliates WHERE site_id = $1 ORDER BY created_at, id', [siteId])).map(toAffiliate);
+    },
+    async setAffiliateToken(siteId, id, tokenHash) {
+      await write('UPDATE affiliates SET token_hash = $1 WHERE site_id = $2 AND id = $3', [tokenHash, siteId, id]);
+    },
+    async affiliateByTokenHash(tokenHash) {
+      const r = await one('SELECT * FROM affiliates WHERE token_hash = $1', [tokenHash]);
+      return r ? { siteId: String(r.site_id), affiliate: toAffiliate(r) } : null;
+    },
+
+    createCode(siteId, c) {
+      return insertOrConflict(c, (client) =>
+        client.query('INSERT INTO codes (site_id, code, affiliate, event, target, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+          siteId, c.code, c.affiliate, c.event, c.target, c.createdAt,
+        ]),
+      );
+    },
+    async getCode(siteId, code) {
+      const r = await one('SELECT * FROM codes WHERE site_id = $1 AND code = $2', [siteId, code]);
+      return r ? toCode(r) : null;
+    },
+    async findCode(code) {
+      const r = await one('SELECT * FROM codes WHERE code = $1 ORDER BY created_at, site_id LIMIT 1', [code]);
+      return r ? { siteId: String(r.site_id), code: toCode(r) } : null;
+    },
+    async listCodes(siteId) {
+      return (await rows('SELECT * FROM codes WHERE site_id = $1 ORDER BY created_at, code', [siteId])).map(toCode);
+    },
+
+    async recentVisitors(sinceTs) {
+      const r = await rows('SELECT site_id, vid, MAX(ts) AS ts FROM hits WHERE ts >= $1 GROUP BY site_id, vid', [sinceTs]);
+      return r.map((v) => ({ siteId: String(v.site_id), vid: String(v.vid), ts: Number(v.ts) }));
+    },
+
+    async recordHits(hits) {
+      if (hits.length === 0) return;
+      await batcher.enqueueMerged({ kind: 'hits', items: hits, write: writeHits }, hitLocks(hits));
+    },
+    async recordClick(k) {
+      await batcher.enqueue((c, ctx) => writeClick(c, k, ctx), k.vid ? [visitorLock(k.siteId, k.vid)] : []);
+    },
+
+    recordConversion(conv, windowDays, decide) {
+      return batcher.enqueue((c, ctx) => writeConversion(c, conv, windowDays, decide, ctx), conversionLocks(conv));
+    },
+    getConversion(siteId, order) {
+      return readConversion(pool, siteId, order);
+    },
+    setOrderStatus(siteId, order, status) {
+      return batcher.enqueue((c, ctx) => writeOrderStatus(c, siteId, order, status, ctx), [orderLock(siteId, order)]);
+    },
+    setScanned(siteId, order, scanned) {
+      return batcher.enqueue((c, ctx) => writeScanned(c, siteId, order, scanned, ctx), [orderLock(siteId, order)]);
+    },
+    async listOrders(siteId, query) {
+      const q = orderListQuery(siteId, query);
+      return (await rows(toPgPlaceholders(q.text), q.params)).map(toOrderSummary);
+    },
+
+    async report(siteId, query) {
+      const q = reportQueries(siteId, query, pgDialect);
+      // One snapshot for all the queries, so rows and totals always agree.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const run = async (s: Sql) => (await client.query(toPgPlaceholders(s.text), s.params)).rows as ResultRow[];
+        const results = {
+          visits: await run(q.visits),
+          clicks: q.clicks ? await run(q.clicks) : [],
+          orders: await run(q.orders),
+          orderTotals: await run(q.orderTotals),
+          goals: await run(q.goals),
+          goalTotals: await run(q.goalTotals),
+          visitors: q.visitors ? Number((await run(q.visitors))[0]?.visitors ?? 0) : null,
+        };
+        await client.query('COMMIT');
+        return mergeReport(query.dims, results);
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+
+    async close() {
+      await batcher.drain();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+// The PostgreSQL store's ingest and attribution writes. Several collector processes may write
+// for one visitor at once, so correctness rests on the database, never on process memory:
+// unique keys with ON CONFLICT for clicks, orders and customers; per-visitor row locks and
+// per-order advisory locks (taken by the batcher, pg-visitors.ts) around attribution's
+// read-then-insert; and the visitor's last hit time shared by every process.
+import type { Attribution, AttributionInput, ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { RollupBatch, RollupFacts } from '../rollups.js';
+import { hashVisitor } from '../sketch.js';
+import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConversion } from '../store.js';
+import type { PgClient } from './pg-pool.js';
+import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
+import { randomId } from '../ids.js';
+import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+
+/** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
+export interface BatchContext {
+  lastSeen: LastSeen;
+  /** Flushed once before COMMIT (pg-rollups.ts); a rolled-back batch's changes go with it. */
+  rollup: RollupBatch;
+}
+
+const DAY_MS = 86_400_000;
+const clickFacts = (channel: string, source: string | null, code: string, event: string | null): RollupFacts => ({
+  channel, source, code, event, utm_source: null, utm_medium: null, utm_campaign: null,
+});
+
+/** The locks a batch of hits needs: every visitor it records a hit for (bots are not visitors). */
+export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.bot).map((h) => hitLock(h.siteId, h.vid, h.ts));
+
+const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
+
+/** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement each. */
+export async function writeHits(c: PgClient, received: HitRecord[], { lastSeen, rollup }: BatchContext): Promise<void> {
+  const hits = shareVisitDecisions(received, lastSeen);
+  const clicks: number[] = [];
+  for (const h of hits) clicks.push(isClickCandidate(h) && (await writeLandingClick(c, h, rollup)) ? 1 : 0);
+  const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
+  await c.query(
+    `INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
+       utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::smallint[], $18::smallint[])`,
+    [
+      col((h) => h.siteId), col((h) => h.ts), col((h) => h.vid), col((h) => h.cid), col((h) => h.event), col((h) => h.url),
+      col((h) => h.referrer), col((h) => h.channel), col((h) => h.source), col((h) => h.code), col((h) => h.utm.source),
+      col((h) => h.utm.medium), col((h) => h.utm.campaign), col((h) => h.utm.term), col((h) => h.utm.content),
+      col((h) => h.nav), col((h) => (h.visit ? 1 : 0)), col((_, i) => clicks[i]),
+    ],
+  );
+  const visits = hits.filter((h) => h.visit);
+  if (visits.length === 0) return;
+  for (const h of visits) {
+    const { utm } = h;
+    const facts = { channel: h.channel, source: h.source, code: h.code, event: h.event, utm_source: utm.source, utm_medium: utm.medium, utm_campaign: utm.campaign };
+    rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), facts, { visits: 1, hash: hashVisitor(h.vid) });
+  }
+  await c.query(
+    `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::text[], $11::text[], $12::smallint[])`,
+    [
+      col((h) => h.siteId, visits), col((h) => h.ts, visits), col((h) => h.vid, visits), col((h) => h.cid, visits),
+      col((h) => h.event, visits), col((h) => h.channel, visits), col((h) => h.source, visits), col((h) => h.code, visits),
+      col((h) => h.utm.source, visits), col((h) => h.utm.medium, visits), col((h) => h.utm.campaign, visits),
+      col((h) => (h.touch ? 1 : 0), visits),
+    ],
+  );
+}
+
+/**
+ * A landing with a tracking code: a new cid is a click; a known one is the landing of a
+ * shortlink redirect, the same click now with its visitor. Someone else's landing URL,
+ * shared on, is a click of this visitor's own; a person following what a preview fetcher
+ * opened makes the preview a click. ON CONFLICT keeps this right when both race. True when
+ * this hit counts as a click.
+ */
+async function writeLandingClick(c: PgClient, h: HitRecord, rollup: BatchContext['rollup']): Promise<boolean> {
+  const inserted = await c.query(
+    `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+     VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, 'click')
+     ON CONFLICT (site_id, cid) DO NOTHING RETURNING event`,
+    [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source],
+  );
+  if (inserted.rowCount === 1) {
+    rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), clickFacts(h.channel, h.source, h.code!, str(inserted.rows[0].event)), { clicks: 1 });
+    return true;
+  }
+  const known = (
+    await c.query('SELECT vid, kind, ts, code, event, channel, source FROM clicks WHERE site_id = $1 AND cid = $2 FOR UPDATE', [h.siteId, h.cid])
+  ).rows[0];
+  if (known && known.vid !== null && known.vid !== h.vid) {
+    h.cid = randomId(12);
+    return writeLandingClick(c, h, rollup);
+  }
+  await c.query("UPDATE clicks SET vid = $1, kind = 'click' WHERE site_id = $2 AND cid = $3", [h.vid, h.siteId, h.cid]);
+  if (known?.kind !== 'preview') return false;
+  const facts = clickFacts(String(known.channel), str(known.source), String(known.code), str(known.event));
+  rollup.add(h.siteId, Math.floor(Number(known.ts) / DAY_MS), facts, { clicks: 1, previews: -1 });
+  return true;
+}
+
+export async function writeClick(c: PgClient, k: ClickRecord, { rollup }: BatchContext): Promise<void> {
+  const r = await c.query(
+    `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+     VALUES ($1, $2, $3, $4, $5, $6, 'affiliate', NULL, $7) ON CONFLICT DO NOTHING`,
+    [k.siteId, k.cid, k.ts, k.vid, k.code, k.event, k.kind],
+  );
+  if (r.rowCount !== 1) return;
+  rollup.add(k.siteId, Math.floor(k.ts / DAY_MS), clickFacts('affiliate', null, k.code, k.event), k.kind === 'click' ? { clicks: 1 } : { previews: 1 });
+}
+
+type Queryable = Pick<PgClient, 'query'>;
+
+export async function readConversion(c: Queryable, siteId: string, order: string): Promise<StoredConversion | null> {
+  const r = await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2', [siteId, order]);
+  if (r.rows.length === 0) return null;
+  const items = await c.query(
+    'SELECT type, qty, price_minor FROM conversion_items WHERE site_id = $1 AND order_id = $2 ORDER BY idx',
+    [siteId, order],
+  );
+  return toConversion(r.rows[0], items.rows.map(toItem));
+}
+
+/** The visitor's latest clicks, plus (however many came after it) the latest eligible one. */
+async function clickCandidates(
+  c: PgClient, siteId: string, vid: string | null, cid: string | null, ts: number, since: number, event: string | null,
+): Promise<ClickCandidate[]> {
+  const select = `SELECT k.cid, k.ts, k.code, c.affiliate, c.event AS code_event FROM clicks k
+    LEFT JOIN codes c ON c.site_id = k.site_id AND c.code = k.code
+    WHERE k.site_id = $1 AND k.kind = 'click' AND k.ts <= $2`;
+  const rows = vid ? (await c.query(`${select} AND k.vid = $3 ORDER BY k.ts DESC LIMIT ${CANDIDATE_LIMIT}`, [siteId, ts, vid])).rows : [];
+  const add = (more: Array<Record<string, unknown>>) => more.forEach((r) => rows.some((x) => x.cid === r.cid) || rows.push(r));
+  if (vid) {
+    const eligible = `${select} AND k.vid = $3 AND k.ts >= $4 AND (c.event IS NULL OR $5::text IS NULL OR c.event = $5) ORDER BY k.ts DESC LIMIT 1`;
+    add((await c.query(eligible, [siteId, ts, vid, since, event])).rows);
+  }
+  if (cid) add((await c.query(`${select} AND k.cid = $3`, [siteId, ts, cid])).rows);
+  return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
+}
+
+/** The visitor's latest visits, plus (however many came after it) the latest touch in the window. */
+async function visitCandidates(c: PgClient, siteId: string, vid: string | null, ts: number, since: number): Promise<VisitCandidate[]> {
+  if (!vid) return [];
+  const select = 'SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits WHERE site_id = $1 AND vid = $2 AND ts <= $3';
+  const rows = (await c.query(`${select} ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`, [siteId, vid, ts])).rows;
+  if (!rows.some((r) => Number(r.touch) === 1 && Number(r.ts) >= since)) {
+    rows.push(...(await c.query(`${select} AND touch = 1 AND ts >= $4 ORDER BY ts DESC LIMIT 1`, [siteId, vid, ts, since])).rows);
+  }
+  return rows.map(toVisitCandidate);
+}
+
+/** The conversion's locks: its order, and its visitor when known up front. */
+export const conversionLocks = (conv: ConversionRecord): string[] =>
+  conv.vid ? [orderLock(conv.siteId, conv.order), visitorLock(conv.siteId, conv.vid)] : [orderLock(conv.siteId, conv.order)];
+
+export async function writeConversion(
+  c: PgClient,
+  conv: ConversionRecord,
+  windowDays: number,
+  decide: (input: AttributionInput) => Attribution,
+  { rollup }: BatchContext,
+): Promise<{ created: boolean; conversion: StoredConversion }> {
+  const existing = await readConversion(c, conv.siteId, conv.order);
+  if (existing) return { created: false, conversion: existing };
+  let vid = conv.vid;
+  if (!vid && conv.cid) {
+    const byClick = await c.query('SELECT vid FROM clicks WHERE site_id = $1 AND cid = $2', [conv.siteId, conv.cid]);
+    vid = str(byClick.rows[0]?.vid);
+    if (!vid) {
+      const byVisit = await c.query('SELECT vid FROM visits WHERE site_id = $1 AND cid = $2 LIMIT 1', [conv.siteId, conv.cid]);
+      vid = str(byVisit.rows[0]?.vid);
+    }
+    // Found through the click id: serialise with that visitor's writes before reading them.
+    if (vid) await lockVisitors(c, new Map([[`${conv.siteId}\n${vid}`, null]]));
+  }
+  const attribution = decide({
+    ts: conv.ts,
+    event: conv.event,
+    windowDays,
+    clicks: await clickCandidates(c, conv.siteId, vid, conv.cid, conv.ts, conv.ts - windowDays * DAY_MS, conv.event),
+    visits: await visitCandidates(c, conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
+  });
+  let newCustomer = false;
+  if (conv.customer && conv.type === 'purchase') {
+    const r = await c.query(
+      'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [conv.siteId, conv.customer, conv.order, conv.ts],
+    );
+    newCustomer = r.rowCount === 1;
+  }
+  const { link, utm } = attribution;
+  await c.query(
+    `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
+       new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
+       utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+    [
+      conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
+      conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
+      link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
+      utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
+    ],
+  );
+  if (conv.items.length > 0) {
+    await c.query(
+      `INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor)
+       SELECT $1, $2, i - 1, t, q, p FROM unnest($3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY AS u(t, q, p, i)`,
+      [conv.siteId, conv.order, conv.items.map((i) => i.type), conv.items.map((i) => i.qty), conv.items.map((i) => i.priceMinor)],
+    );
+  }
+  const stored = await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2', [conv.siteId, conv.order]);
+  countOrderRow(rollup, stored.rows[0], 1);
+  return { created: true, conversion: { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution } };
+}
+
+/** An order's status (its order lock held): only completed orders are in the rollups. */
+export async function writeOrderStatus(c: PgClient, siteId: string, order: string, status: OrderStatus, { rollup }: BatchContext) {
+  const before = (await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2 FOR UPDATE', [siteId, order])).rows[0];
+  if (!before) return false;
+  const was = before.status === 'completed';
+  const is = status === 'completed';
+  await c.query('UPDATE conversions SET status = $1 WHERE site_id = $2 AND order_id = $3', [status, siteId, order]);
+  if (was !== is) countOrderRow(rollup, before, is ? 1 : -1);
+  return true;
+}
+
+/** Door scans, at most the order's tickets; a completed order's scans move its rollups. */
+export async function writeScanned(c: PgClient, siteId: string, order: string, scanned: number, { rollup }: BatchContext) {
+  const before = (await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2 FOR UPDATE', [siteId, order])).rows[0];
+  if (!before) return false;
+  const now = Math.min(scanned, Number(before.tickets));
+  await c.query('UPDATE conversions SET scanned = $1 WHERE site_id = $2 AND order_id = $3', [now, siteId, order]);
+  if (before.status === 'completed' && now !== Number(before.scanned)) countOrderRow(rollup, before, 1, now - Number(before.scanned));
+  return true;
+}

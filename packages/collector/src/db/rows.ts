@@ -1,0 +1,136 @@
+// Row mappers shared by the SQLite and PostgreSQL stores: both use the same column names,
+// integers for flags and epoch-ms times, and JSON text for lists, so one mapper fits both.
+import type { Channel } from '@linktrail/tracker';
+import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
+import type { OrderFacts, RollupBatch } from '../rollups.js';
+import type { Affiliate, Code, EventRecord, ItemRecord, OrderStatus, Site, StoredConversion } from '../store.js';
+
+export type Row = Record<string, unknown>;
+
+export const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export const toSite = (r: Row): Site => ({
+  id: String(r.id),
+  name: String(r.name),
+  url: String(r.url),
+  platformHosts: JSON.parse(String(r.platform_hosts)) as string[],
+  windowDays: Number(r.window_days),
+  currency: String(r.currency),
+  createdAt: Number(r.created_at),
+  requireSignedConversions: Number(r.require_signed_conversions) === 1,
+  honorGpc: Number(r.honor_gpc) === 1,
+});
+
+// Every sites column but the secret: a Site never carries it, so no view can leak it.
+export const SITE_COLUMNS = 'id, name, url, platform_hosts, window_days, currency, created_at, require_signed_conversions, honor_gpc';
+
+export const toEvent = (r: Row): EventRecord => ({
+  id: String(r.id),
+  name: String(r.name),
+  url: String(r.url),
+  startsAt: r.starts_at === null ? null : Number(r.starts_at),
+});
+
+export const toAffiliate = (r: Row): Affiliate => ({
+  id: String(r.id),
+  name: String(r.name),
+  nickname: str(r.nickname),
+  email: str(r.email),
+  parent: str(r.parent),
+});
+
+export const toCode = (r: Row): Code => ({
+  code: String(r.code),
+  affiliate: str(r.affiliate),
+  event: str(r.event),
+  target: str(r.target),
+  createdAt: Number(r.created_at),
+});
+
+export const toItem = (r: Row): ItemRecord => ({ type: String(r.type), qty: Number(r.qty), priceMinor: Number(r.price_minor) });
+
+/** A conversions row (with its items) as stored, attribution included. */
+export function toConversion(r: Row, items: ItemRecord[]): StoredConversion {
+  const attribution: Attribution = {
+    link:
+      r.link_code === null
+        ? null
+        : { code: String(r.link_code), affiliate: str(r.link_affiliate), cid: String(r.link_cid), ts: Number(r.link_ts) },
+    channel: String(r.channel) as Attribution['channel'],
+    source: str(r.source),
+    utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign) },
+    rule: String(r.rule),
+    candidates: JSON.parse(String(r.candidates)) as Attribution['candidates'],
+  };
+  return {
+    siteId: String(r.site_id),
+    order: String(r.order_id),
+    ts: Number(r.ts),
+    event: str(r.event),
+    type: String(r.type),
+    currency: String(r.currency),
+    valueMinor: Number(r.value_minor),
+    tickets: Number(r.tickets),
+    items,
+    customer: str(r.customer),
+    vid: str(r.vid),
+    cid: str(r.cid),
+    status: String(r.status) as OrderStatus,
+    scanned: Number(r.scanned),
+    newCustomer: Number(r.new_customer) === 1,
+    attribution,
+  };
+}
+
+export const toClickCandidate = (r: Row): ClickCandidate => ({
+  cid: String(r.cid),
+  ts: Number(r.ts),
+  code: String(r.code),
+  affiliate: str(r.affiliate),
+  codeEvent: str(r.code_event),
+});
+
+export const toVisitCandidate = (r: Row): VisitCandidate => ({
+  ts: Number(r.ts),
+  channel: String(r.channel) as Channel,
+  source: str(r.source),
+  cid: str(r.cid),
+  touch: Number(r.touch) === 1,
+  utmSource: str(r.utm_source),
+  utmMedium: str(r.utm_medium),
+  utmCampaign: str(r.utm_campaign),
+});
+
+/** How many candidates attribution looks at per visitor (newest first). */
+export const CANDIDATE_LIMIT = 20;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A stored conversion's contribution to the order rollups, from its conversions row: it enters
+ * (sign 1) or leaves (sign -1) the figures, or only its scans change (by scannedOnly).
+ */
+export function countOrderRow(rollup: RollupBatch, r: Row, sign: 1 | -1, scannedOnly?: number): void {
+  const facts: OrderFacts = {
+    channel: String(r.channel),
+    source: str(r.source),
+    code: str(r.link_code),
+    event: str(r.event),
+    utm_source: str(r.utm_source),
+    utm_medium: str(r.utm_medium),
+    utm_campaign: str(r.utm_campaign),
+    currency: String(r.currency),
+    type: String(r.type),
+  };
+  const change =
+    scannedOnly !== undefined
+      ? { scanned: scannedOnly }
+      : {
+          orders: sign,
+          tickets: sign * Number(r.tickets),
+          revenue: sign * Number(r.value_minor),
+          new_customers: sign * Number(r.new_customer),
+          scanned: sign * Number(r.scanned),
+        };
+  rollup.addOrder(String(r.site_id), Math.floor(Number(r.ts) / DAY_MS), facts, change);
+}
