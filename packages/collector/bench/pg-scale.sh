@@ -6,7 +6,7 @@
 # Besides hits/s it prints the CPU time a hit costs the collector and PostgreSQL, which
 # does not depend on what else the machine runs: cores / cost = the ceiling.
 # Needs wrk, PostgreSQL's server binaries, and a build (npm run build). Starts its own
-# throwaway PostgreSQL cluster (scripts/pg-test-server.sh, default durability: fsync on).
+# throwaway PostgreSQL cluster (packages/collector/scripts/pg-test-server.sh, default durability: fsync on).
 # Settings: DURATION (10s), CONNECTIONS (64, split between processes), THREADS (2), VISITS (100000).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -23,14 +23,14 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  scripts/pg-test-server.sh stop || true
+  packages/collector/scripts/pg-test-server.sh stop || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "bench: wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; }
 [ -f packages/collector/dist/server.js ] || { echo "bench: run npm run build first" >&2; exit 1; }
-server_url="$(scripts/pg-test-server.sh start)"
+server_url="$(packages/collector/scripts/pg-test-server.sh start)"
 
 # Starts a collector (extra env as arguments), waits up to 20 s for its port, sets URL.
 # Not in a $(subshell): the pid must reach pids for stop_collectors.

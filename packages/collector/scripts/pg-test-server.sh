@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the collector's PostgreSQL test suite and benchmarks.
 #
-#   scripts/pg-test-server.sh start   # initdb + start (idempotent), prints the URL
-#   scripts/pg-test-server.sh url     # prints the URL
-#   scripts/pg-test-server.sh stop    # stops the cluster and deletes its files
+#   packages/collector/scripts/pg-test-server.sh start   # initdb + start (idempotent), prints the URL
+#   packages/collector/scripts/pg-test-server.sh url     # prints the URL
+#   packages/collector/scripts/pg-test-server.sh stop    # stops the cluster and deletes its files
 #
-#   LINKTRAIL_TEST_DATABASE_URL=$(scripts/pg-test-server.sh url) npx vitest run packages/collector
+#   LINKTRAIL_TEST_DATABASE_URL=$(packages/collector/scripts/pg-test-server.sh url) npx vitest run packages/collector
 #
 # Needs the PostgreSQL server binaries (Debian: apt-get install postgresql). Listens on
 # 127.0.0.1 only, trusts local connections, keeps its files in a temp folder. As root it runs
