@@ -191,6 +191,8 @@ export interface Store {
   /** A shortlink without a site: the site that registered the code first. */
   findCode(code: string): Promise<{ siteId: string; code: Code } | null>;
   listCodes(siteId: string): Promise<Code[]>;
+  /** Whether any visit or click ever came through this code (registered or not). */
+  codeSeen(siteId: string, code: string): Promise<boolean>;
 
   /** Last hit time per visitor over the recent past, to warm the in-memory visit map. */
   recentVisitors(sinceTs: number): Promise<Array<{ siteId: string; vid: string; ts: number }>>;

@@ -145,6 +145,17 @@ describe("a promoter's token", () => {
     expect((await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: as(mia), payload: { code: 'SAM' } })).statusCode).toBe(409);
   });
 
+  it('cannot claim a code that already brought visits before anyone registered it', async () => {
+    await pageview(t, { vid: 'visitor-radio', url: `${EVENT_URL}?affiliate=radio` });
+    await postback(t, { order: 'R1', vid: 'visitor-radio', value: '100.00' });
+    const res = await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: as(mia), payload: { code: 'Radio' } });
+    expect(res.statusCode).toBe(409);
+    expect(json(res).message).toMatch(/radio has already been used/);
+    expect((await meReport(mia)).totals.orders).toBe(1);
+    // The organiser may still register it for whoever ran that campaign.
+    expect((await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'radio' } })).statusCode).toBe(201);
+  });
+
   it('recruits a sub-promoter whose sales roll up to it, while the recruit sees only their own', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: as(mia), payload: { code: 'lea', name: 'Lea', email: 'lea@example.com' } });
     expect(res.statusCode).toBe(201);

@@ -127,6 +127,9 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
       const r = await one('SELECT * FROM codes WHERE code = $1 ORDER BY created_at, site_id LIMIT 1', [code]);
       return r ? { siteId: String(r.site_id), code: toCode(r) } : null;
     },
+    async codeSeen(siteId, code) {
+      return (await one('SELECT 1 AS seen FROM daily_codes WHERE site_id = $1 AND code = $2 LIMIT 1', [siteId, code])) !== undefined;
+    },
     async listCodes(siteId) {
       return (await rows('SELECT * FROM codes WHERE site_id = $1 ORDER BY created_at, code', [siteId])).map(toCode);
     },

@@ -224,6 +224,9 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       const r = get('SELECT * FROM codes WHERE code = ? ORDER BY created_at, site_id LIMIT 1', code);
       return r ? { siteId: String(r.site_id), code: toCode(r) } : null;
     },
+    async codeSeen(siteId, code) {
+      return get('SELECT 1 AS seen FROM daily_codes WHERE site_id = ? AND code = ? LIMIT 1', siteId, code) !== undefined;
+    },
     async listCodes(siteId) {
       return all('SELECT * FROM codes WHERE site_id = ? ORDER BY created_at, code', siteId).map(toCode);
     },

@@ -60,7 +60,11 @@ export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {
     const { site, affiliate } = await me(request);
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
-    if (await ctx.store.getCode(site.id, b.code.toLowerCase())) throw conflict(`code ${b.code.toLowerCase()} already exists on this site`);
+    const name = b.code.toLowerCase();
+    if (await ctx.store.getCode(site.id, name)) throw conflict(`code ${name} already exists on this site`);
+    // A code that already brought visits (used before anyone registered it) would hand its
+    // past sales to whoever claims it: only the organiser may register it.
+    if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);
     if (b.name && b.email) {
       // A recruit: their own affiliate record under this promoter, their code, their invite.
       const sub = await createAffiliate(ctx, site.id, { name: b.name, email: b.email, parent: affiliate.id });
