@@ -4,13 +4,12 @@ import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { seedDemo } from '../src/demo-seed.js';
-import { EVENT_URL, MINUTE, json, makeApp, pageview, postback, report, setup, type TestApp } from './helper.js';
+import { EVENT_URL, MINUTE, json, makeApp, pageview, postback, report, setup, type TestApp, addMia } from './helper.js';
 
 let t: TestApp;
 beforeEach(async () => {
   t = await setup();
-  await t.app.inject({ method: 'POST', url: '/api/sites/acme/affiliates', headers: t.auth, payload: { id: 'mia', name: 'Mia', email: 'mia@example.com' } });
-  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia', affiliate: 'mia' } });
+  await addMia(t);
 });
 afterEach(() => t.close());
 

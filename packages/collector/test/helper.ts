@@ -105,3 +105,9 @@ export const BROWSER_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
 export const EVENT_URL = 'https://tickets.example.com/e/summer-fest';
+
+/** Registers affiliate mia with the site-wide code mia on the app's site. */
+export async function addMia(t: TestApp): Promise<void> {
+  await t.app.inject({ method: 'POST', url: `/api/sites/${t.site}/affiliates`, headers: t.auth, payload: { id: 'mia', name: 'Mia', email: 'mia@example.com' } });
+  await t.app.inject({ method: 'POST', url: `/api/sites/${t.site}/codes`, headers: t.auth, payload: { code: 'mia', affiliate: 'mia' } });
+}

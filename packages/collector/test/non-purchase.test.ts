@@ -1,12 +1,11 @@
 // Signups, downloads and forms are counted apart from purchases and never touch sales.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
+import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, rowFor, setup, type TestApp, addMia } from './helper.js';
 
 let t: TestApp;
 beforeEach(async () => {
   t = await setup();
-  await t.app.inject({ method: 'POST', url: '/api/sites/acme/affiliates', headers: t.auth, payload: { id: 'mia', name: 'Mia', email: 'mia@example.com' } });
-  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia', affiliate: 'mia' } });
+  await addMia(t);
 });
 afterEach(() => t.close());
 

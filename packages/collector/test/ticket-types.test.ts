@@ -1,12 +1,11 @@
 // Ticket types arrive with every kind of conversion and break the report down by type.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, setup, type TestApp } from './helper.js';
+import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, setup, type TestApp, addMia } from './helper.js';
 
 let t: TestApp;
 beforeEach(async () => {
   t = await setup();
-  await t.app.inject({ method: 'POST', url: '/api/sites/acme/affiliates', headers: t.auth, payload: { id: 'mia', name: 'Mia', email: 'mia@example.com' } });
-  await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'mia', affiliate: 'mia' } });
+  await addMia(t);
   for (const id of ['fest', 'gig']) {
     await t.app.inject({ method: 'POST', url: '/api/sites/acme/events', headers: t.auth, payload: { id, name: id, url: `${EVENT_URL}/${id}` } });
   }
