@@ -60,6 +60,8 @@ export interface Dialect {
   dayNumber(column: string): string;
   /** Aggregate of visitor sketches: one merged blob (or an array of blobs) per group. */
   sketchUnion(column: string): string;
+  /** What a report reads a rollup table through; default the table itself. */
+  rollup?(table: string): string;
 }
 
 /** orders: purchases; goals: every other conversion type (signup, download, form, …);
@@ -150,7 +152,7 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
   if (table === 'goals' || table === 'dailyGoals') groups.push('v.type');
   return {
     text:
-      `SELECT ${[...keys, measures].join(', ')} FROM ${from ?? FROM[table as RawTable]} v ${joins} ` +
+      `SELECT ${[...keys, measures].join(', ')} FROM ${from ? (dialect.rollup?.(from) ?? from) : FROM[table as RawTable]} v ${joins} ` +
       `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}` +
       // Refunds leave zeroed rollup rows behind: they are no row at all.
       (table === 'dailyOrders' || table === 'dailyGoals' ? ' HAVING SUM(v.orders) <> 0' : ''),

@@ -34,6 +34,8 @@ afterEach(() => t.close());
 const byPrimaryKey = (table: string) =>
   t.kind === 'sqlite' ? /USING PRIMARY KEY \(site_id=\? AND day>\? AND day<\?\)/ : new RegExp(`Index (Only )?Scan using ${table}_pkey`);
 const strip = (r: Record<string, any>) => ({ rows: r.rows, totals: r.totals });
+/** A query reading `table` (on PostgreSQL with its pending changes, pg-rollups.ts). */
+const readsFrom = (table: string) => new RegExp(`FROM ${table}\\b`);
 
 describe('the daily rollup', () => {
   it.each(['channel', 'source', 'code', 'affiliate', 'utm_source', 'day', 'code,channel'])(
@@ -76,7 +78,7 @@ describe('the daily rollup', () => {
     ['event,day', 'daily_totals'],
   ])('by=%s reads whole days of %s through its primary key', async (by, table) => {
     const q = reportQueries('acme', { dims: by.split(',') as any, from: 0, to: 30 * DAY, event: null }, t.dialect);
-    expect(q.visits.text).toContain(`FROM ${table} v`);
+    expect(q.visits.text).toMatch(readsFrom(table));
     expect(await t.explain(q.visits.text, q.visits.params)).toMatch(byPrimaryKey(table));
   });
 
@@ -88,7 +90,7 @@ describe('the daily rollup', () => {
 
   it('orders by ticket type read the raw conversions, visits still the rollup', () => {
     const q = reportQueries('acme', { dims: ['code', 'ticket_type'], from: 0, to: 30 * DAY, event: null }, t.dialect);
-    expect(q.visits.text).toContain('FROM daily_codes v');
+    expect(q.visits.text).toMatch(readsFrom('daily_codes'));
     expect(q.orders.text).toContain('FROM conversions v');
   });
 
@@ -99,7 +101,7 @@ describe('the daily rollup', () => {
   ])('by=%s reads whole days of orders from %s through its primary key', async (by, table) => {
     const q = reportQueries('acme', { dims: [by as any], from: 0, to: 30 * DAY, event: null }, t.dialect);
     for (const sql of [q.orders, q.orderTotals, q.goals, q.goalTotals]) {
-      expect(sql.text).toContain(`FROM ${table} v`);
+      expect(sql.text).toMatch(readsFrom(table));
       expect(await t.explain(sql.text, sql.params)).toMatch(byPrimaryKey(table));
     }
   });

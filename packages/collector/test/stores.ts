@@ -45,12 +45,18 @@ async function admin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promis
   }
 }
 
-export async function createTestStore(dir?: string): Promise<TestStore> {
+/** Options of the PostgreSQL store (ignored on SQLite). */
+export interface TestStoreOptions {
+  /** Default: the store's own. A long delay keeps rollup changes pending until foldRollups(). */
+  foldDelayMs?: number;
+}
+
+export async function createTestStore(dir?: string, options: TestStoreOptions = {}): Promise<TestStore> {
   if (PG_URL) {
     const url = PG_URL;
     const schema = `lt_test_${randomId(9).toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
     await admin(url, (c) => c.query(`CREATE SCHEMA ${quoteIdent(schema)}`));
-    const store = await createPgStore({ url, schema, max: 4 });
+    const store = await createPgStore({ url, schema, max: 4, foldDelayMs: options.foldDelayMs });
     return {
       store,
       dialect: pgDialect,
@@ -69,6 +75,8 @@ export async function createTestStore(dir?: string): Promise<TestStore> {
       tables: async () =>
         (await store.pool.query('SELECT tablename FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => String(r.tablename)),
       async remigrate(statements, version) {
+        // Rebuilt rollups hold every change: none may stay pending as well.
+        await store.foldRollups();
         const client = await store.pool.connect();
         try {
           await client.query(statements);

@@ -41,8 +41,10 @@ export interface PgBatcher<L> {
 export interface PgBatcherOptions<L> {
   /** Takes the batch's locks (every job's keys, deduplicated) before any job runs. */
   lock: (client: PgClient, keys: string[]) => Promise<L>;
-  /** Runs after the batch's jobs, in their transaction (the rollup flush, pg-rollups.ts). */
+  /** Runs after the batch's jobs, in their transaction (appending its rollup changes, pg-rollups.ts). */
   beforeCommit?: (client: PgClient, locked: L) => Promise<void>;
+  /** Runs once the batch has committed (to start the rollup fold, pg-folder.ts). */
+  afterCommit?: (locked: L) => void;
   maxBatch?: number;
   /** Batches committing at once (pooled connections used for writes). */
   maxInFlight?: number;
@@ -87,6 +89,7 @@ export function createPgBatcher<L>(pool: PgPool, options: PgBatcherOptions<L>): 
       }
       if (options.beforeCommit) await options.beforeCommit(client, locked);
       await client.query('COMMIT');
+      options.afterCommit?.(locked);
       return values;
     } catch (error) {
       if (isSqlError(error)) await client.query('ROLLBACK').catch((e: unknown) => (broken = e));

@@ -8,7 +8,8 @@ import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
 import { openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
-import { flushPgRollups } from './pg-rollups.js';
+import { createRollupFolder } from './pg-folder.js';
+import { appendPending, liveRollup } from './pg-rollups.js';
 import { pgSites } from './pg-sites.js';
 import { lockAll, orderLock, visitorLock } from './pg-visitors.js';
 import {
@@ -22,15 +23,31 @@ export const pgDialect: Dialect = {
   dayNumber: (col) => `to_char(to_timestamp(${col}::bigint * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
   // No sketch merge in SQL: the group's sketches, merged by report.ts (sketchOf).
   sketchUnion: (col) => `array_agg(${col})`,
+  // Rollup rows plus the changes not yet folded into them (pg-rollups.ts): reads see every commit.
+  rollup: liveRollup,
 };
 
 const CONFLICT: Conflict = { conflict: true };
 const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23505';
 
-export type PgStore = Store & { pool: PgPool };
+export type PgStore = Store & {
+  pool: PgPool;
+  /** Folds every pending rollup change now (pg-folder.ts); writes never need to wait for it. */
+  foldRollups(): Promise<void>;
+};
+
+export interface PgStoreOptions extends PgPoolOptions {
+  /** Wait between a batch's commit and folding its rollup changes. Default 50 ms. */
+  foldDelayMs?: number;
+  /** Where a failed rollup fold is reported (its changes stay pending). Default: stderr. */
+  onFoldError?: (error: unknown) => void;
+}
+
+const logFoldError = (error: unknown) =>
+  console.error(`linktrail: folding rollup changes failed, they stay pending: ${error instanceof Error ? error.message : String(error)}`);
 
 /** Connects, applies pending migrations (under a lock), and returns the store. */
-export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
+export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
   const pool = openPgPool(options);
   try {
     await migratePg(pool);
@@ -38,10 +55,18 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
     await pool.end();
     throw error;
   }
+  const folder = createRollupFolder(pool, { delayMs: options.foldDelayMs, onError: options.onFoldError ?? logFoldError });
   const batcher = createPgBatcher<BatchContext>(pool, {
-    lock: async (c, keys) => ({ lastSeen: await lockAll(c, keys), rollup: new RollupBatch() }),
-    beforeCommit: (c, { rollup }) => flushPgRollups(c, rollup),
+    lock: async (c, keys) => ({ lastSeen: await lockAll(c, keys), rollup: new RollupBatch(), pending: false }),
+    beforeCommit: async (c, ctx) => {
+      ctx.pending = await appendPending(c, ctx.rollup);
+    },
+    afterCommit: (ctx) => {
+      if (ctx.pending) folder.request();
+    },
   });
+  // What a process killed earlier left pending.
+  folder.request();
 
   const rows = async (text: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(text, params)).rows;
   const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];
@@ -128,7 +153,8 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
       return r ? { siteId: String(r.site_id), code: toCode(r) } : null;
     },
     async codeSeen(siteId, code) {
-      return (await one('SELECT 1 AS seen FROM daily_codes WHERE site_id = $1 AND code = $2 LIMIT 1', [siteId, code])) !== undefined;
+      const seen = `SELECT 1 AS seen FROM ${liveRollup('daily_codes')} v WHERE site_id = $1 AND code = $2 LIMIT 1`;
+      return (await one(seen, [siteId, code])) !== undefined;
     },
     async listCodes(siteId) {
       return (await rows('SELECT * FROM codes WHERE site_id = $1 ORDER BY created_at, code', [siteId])).map(toCode);
@@ -190,8 +216,13 @@ export async function createPgStore(options: PgPoolOptions): Promise<PgStore> {
       }
     },
 
+    foldRollups: () => folder.flush(),
+
     async close() {
       await batcher.drain();
+      // Tidy, not needed: whatever stays pending is read by reports and folded by any process.
+      await folder.flush().catch(options.onFoldError ?? logFoldError);
+      await folder.close();
       await pool.end();
     },
   };

@@ -15,8 +15,10 @@ import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, to
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
 export interface BatchContext {
   lastSeen: LastSeen;
-  /** Flushed once before COMMIT (pg-rollups.ts); a rolled-back batch's changes go with it. */
+  /** Appended as pending once before COMMIT (pg-rollups.ts); a rolled-back batch's changes go with it. */
   rollup: RollupBatch;
+  /** Whether the batch appended pending rollup changes (then a fold is due after COMMIT). */
+  pending: boolean;
 }
 
 const DAY_MS = 86_400_000;
