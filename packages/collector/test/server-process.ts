@@ -16,14 +16,17 @@ export interface ServerProcess {
   output(): string;
 }
 
-export async function startServer(dbFile: string): Promise<ServerProcess> {
+/** Where the process keeps its data: a SQLite file, or a PostgreSQL database URL. */
+export type Database = { file: string } | { url: string };
+
+export async function startServer(db: Database): Promise<ServerProcess> {
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build first`);
   const child = spawn(process.execPath, [SERVER], {
     env: {
       ...process.env,
       PORT: '0',
       HOST: '127.0.0.1',
-      LINKTRAIL_DB: dbFile,
+      ...('file' in db ? { LINKTRAIL_DB: db.file } : { DATABASE_URL: db.url }),
       LINKTRAIL_ADMIN_TOKEN: ADMIN_TOKEN,
       LINKTRAIL_DEMO: '0',
       LINKTRAIL_PUBLIC_RATE_LIMIT: '0',
