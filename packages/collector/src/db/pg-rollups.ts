@@ -50,32 +50,47 @@ export function liveRollup(table: string): string {
 
 /** Appends a batch's rollup changes as new pending rows (in the batch's transaction). */
 export async function appendPending(c: PgClient, batch: RollupBatch): Promise<boolean> {
-  const deltas = [...batch.deltas.values()];
-  batch.clear();
-  if (deltas.length === 0) return false;
-  const shape = (d: RollupDelta) => SHAPES.get(d.table)!;
-  const keys = slots(KEY_SLOTS, 'key');
-  const counts = slots(COUNT_SLOTS, 'count');
-  await c.query(
-    `INSERT INTO rollup_pending (rollup, site_id, day, ${keys.join(', ')}, ${counts.join(', ')}, visitors)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], ${keys.map((_, i) => `$${i + 4}::text[]`).join(', ')},
-       ${counts.map((_, i) => `$${i + 4 + KEY_SLOTS}::bigint[]`).join(', ')}, $${4 + KEY_SLOTS + COUNT_SLOTS}::bytea[])`,
-    [
-      deltas.map((d) => d.table),
-      deltas.map((d) => d.keys[0]),
-      deltas.map((d) => d.day),
-      ...keys.map((_, i) => deltas.map((d) => d.keys[i + 1] ?? null)),
-      ...counts.map((_, i) =>
-        deltas.map((d) => {
-          const name = shape(d).counts[i];
-          return name === undefined ? null : (d.counts[name] ?? 0);
-        }),
-      ),
-      deltas.map((d) => (d.hashes.length > 0 ? sketchAdd(null, ...d.hashes) : null)),
-    ],
-  );
+  const values = pendingValues(batch);
+  if (!values) return false;
+  await c.query({ name: 'linktrail-append-pending', text: appendPendingSql(1), values });
   return true;
 }
+
+/**
+ * An INSERT of pending rows whose values are parameters $first… (pendingValues), so that
+ * another statement can carry it as a CTE and save a round trip.
+ */
+export function appendPendingSql(first: number): string {
+  const keys = slots(KEY_SLOTS, 'key');
+  const counts = slots(COUNT_SLOTS, 'count');
+  const types = ['text', 'text', 'integer', ...keys.map(() => 'text'), ...counts.map(() => 'bigint'), 'bytea'];
+  return `INSERT INTO rollup_pending (rollup, site_id, day, ${keys.join(', ')}, ${counts.join(', ')}, visitors)
+    SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})`;
+}
+
+/** The parameters of appendPendingSql for a batch's changes (then cleared); null when none. */
+export function pendingValues(batch: RollupBatch): unknown[][] | null {
+  const deltas = [...batch.deltas.values()];
+  batch.clear();
+  if (deltas.length === 0) return null;
+  const shape = (d: RollupDelta) => SHAPES.get(d.table)!;
+  return [
+    deltas.map((d) => d.table),
+    deltas.map((d) => d.keys[0]),
+    deltas.map((d) => d.day),
+    ...Array.from({ length: KEY_SLOTS }, (_, i) => deltas.map((d) => d.keys[i + 1] ?? null)),
+    ...Array.from({ length: COUNT_SLOTS }, (_, i) =>
+      deltas.map((d) => {
+        const name = shape(d).counts[i];
+        return name === undefined ? null : (d.counts[name] ?? 0);
+      }),
+    ),
+    deltas.map((d) => (d.hashes.length > 0 ? sketchAdd(null, ...d.hashes) : null)),
+  ];
+}
+
+/** pendingValues of no changes: appendPendingSql inserts nothing. */
+export const NO_PENDING: unknown[][] = Array.from({ length: 3 + KEY_SLOTS + COUNT_SLOTS + 1 }, () => []);
 
 /** Pending changes to one rollup row, merged. */
 interface Folded {

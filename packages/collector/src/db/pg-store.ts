@@ -59,7 +59,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
   const batcher = createPgBatcher<BatchContext>(pool, {
     lock: async (c, keys) => ({ lastSeen: await lockAll(c, keys), rollup: new RollupBatch(), pending: false }),
     beforeCommit: async (c, ctx) => {
-      ctx.pending = await appendPending(c, ctx.rollup);
+      if (await appendPending(c, ctx.rollup)) ctx.pending = true;
     },
     afterCommit: (ctx) => {
       if (ctx.pending) folder.request();

@@ -47,14 +47,16 @@ export async function lockAll(c: PgClient, keys: string[]): Promise<LastSeen> {
  */
 export async function lockVisitors(c: PgClient, visitors: Map<string, number | null>): Promise<LastSeen> {
   const ids = [...visitors.keys()].map((id) => id.split('\n') as [string, string]);
-  const r = await c.query(
-    `INSERT INTO visitors_seen (site_id, vid, last_ts)
+  const r = await c.query({
+    // Prepared once per connection: every batch runs it.
+    name: 'linktrail-lock-visitors',
+    text: `INSERT INTO visitors_seen (site_id, vid, last_ts)
      SELECT s, v, t FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(s, v, t) ORDER BY s, v
      ON CONFLICT (site_id, vid) DO UPDATE
        SET prev_ts = visitors_seen.last_ts, last_ts = GREATEST(visitors_seen.last_ts, excluded.last_ts)
      RETURNING site_id, vid, prev_ts`,
-    [ids.map((v) => v[0]), ids.map((v) => v[1]), [...visitors.values()]],
-  );
+    values: [ids.map((v) => v[0]), ids.map((v) => v[1]), [...visitors.values()]],
+  });
   return new Map(r.rows.map((row) => [`${row.site_id}\n${row.vid}`, row.prev_ts === null ? null : Number(row.prev_ts)]));
 }
 

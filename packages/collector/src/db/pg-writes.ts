@@ -4,10 +4,11 @@
 // per-order advisory locks (taken by the batcher, pg-visitors.ts) around attribution's
 // read-then-insert; and the visitor's last hit time shared by every process.
 import type { Attribution, AttributionInput, ClickCandidate, VisitCandidate } from '../attribution.js';
-import type { RollupBatch, RollupFacts } from '../rollups.js';
+import { RollupBatch, type RollupFacts } from '../rollups.js';
 import { hashVisitor } from '../sketch.js';
 import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConversion } from '../store.js';
 import type { PgClient } from './pg-pool.js';
+import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
 import { randomId } from '../ids.js';
 import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
@@ -31,43 +32,52 @@ export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.b
 
 const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
 
-/** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement each. */
-export async function writeHits(c: PgClient, received: HitRecord[], { lastSeen, rollup }: BatchContext): Promise<void> {
-  const hits = shareVisitDecisions(received, lastSeen);
+/** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement. */
+export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchContext): Promise<void> {
+  const hits = shareVisitDecisions(received, ctx.lastSeen);
   const clicks: number[] = [];
-  for (const h of hits) clicks.push(isClickCandidate(h) && (await writeLandingClick(c, h, rollup)) ? 1 : 0);
+  for (const h of hits) clicks.push(isClickCandidate(h) && (await writeLandingClick(c, h, ctx.rollup)) ? 1 : 0);
   const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
-  await c.query(
-    `INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
-       utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::smallint[], $18::smallint[])`,
-    [
-      col((h) => h.siteId), col((h) => h.ts), col((h) => h.vid), col((h) => h.cid), col((h) => h.event), col((h) => h.url),
-      col((h) => h.referrer), col((h) => h.channel), col((h) => h.source), col((h) => h.code), col((h) => h.utm.source),
-      col((h) => h.utm.medium), col((h) => h.utm.campaign), col((h) => h.utm.term), col((h) => h.utm.content),
-      col((h) => h.nav), col((h) => (h.visit ? 1 : 0)), col((_, i) => clicks[i]),
-    ],
-  );
   const visits = hits.filter((h) => h.visit);
-  if (visits.length === 0) return;
+  // The visits' rollup changes go out with them; the batch appends the rest (clicks, orders) before COMMIT.
+  const rollup = new RollupBatch();
   for (const h of visits) {
     const { utm } = h;
     const facts = { channel: h.channel, source: h.source, code: h.code, event: h.event, utm_source: utm.source, utm_medium: utm.medium, utm_campaign: utm.campaign };
     rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), facts, { visits: 1, hash: hashVisitor(h.vid) });
   }
-  await c.query(
-    `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::text[], $11::text[], $12::smallint[])`,
-    [
+  const pending = pendingValues(rollup);
+  if (pending) ctx.pending = true;
+  // One prepared statement for hits, visits and their rollup changes: a batch of pageviews
+  // costs BEGIN, the visitor locks, this, and COMMIT.
+  await c.query({
+    name: 'linktrail-hits',
+    text: INSERT_HITS,
+    values: [
+      col((h) => h.siteId), col((h) => h.ts), col((h) => h.vid), col((h) => h.cid), col((h) => h.event), col((h) => h.url),
+      col((h) => h.referrer), col((h) => h.channel), col((h) => h.source), col((h) => h.code), col((h) => h.utm.source),
+      col((h) => h.utm.medium), col((h) => h.utm.campaign), col((h) => h.utm.term), col((h) => h.utm.content),
+      col((h) => h.nav), col((h) => (h.visit ? 1 : 0)), col((_, i) => clicks[i]),
       col((h) => h.siteId, visits), col((h) => h.ts, visits), col((h) => h.vid, visits), col((h) => h.cid, visits),
       col((h) => h.event, visits), col((h) => h.channel, visits), col((h) => h.source, visits), col((h) => h.code, visits),
       col((h) => h.utm.source, visits), col((h) => h.utm.medium, visits), col((h) => h.utm.campaign, visits),
       col((h) => (h.touch ? 1 : 0), visits),
+      ...(pending ?? NO_PENDING),
     ],
-  );
+  });
 }
+
+const INSERT_HITS = `
+WITH p AS (${appendPendingSql(31)}),
+h AS (
+  INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
+    utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::smallint[], $18::smallint[])
+)
+INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
+SELECT * FROM unnest($19::text[], $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[],
+  $27::text[], $28::text[], $29::text[], $30::smallint[])`;
 
 /**
  * A landing with a tracking code: a new cid is a click; a known one is the landing of a

@@ -24,4 +24,7 @@ CREATE TABLE rollup_pending (
   count5   BIGINT,
   visitors BYTEA
 );
+-- A queue: rows live for a fold's delay, and reports scan what is left, dead rows included.
+-- Vacuum it by the number of dead rows, not by a fraction of a table that is always small.
+ALTER TABLE rollup_pending SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
 `;
