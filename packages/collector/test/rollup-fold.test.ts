@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attribute } from '../src/attribution.js';
 import { createPgStore, type PgStore } from '../src/db/pg-store.js';
+import { ROLLUPS } from '../src/rollups.js';
 import type { ConversionRecord, HitRecord } from '../src/store.js';
 import { createTestStore, PG_URL, type TestStore } from './stores.js';
 
@@ -103,6 +104,17 @@ describe.runIf(PG_URL !== null)('rollup changes pending on PostgreSQL', () => {
     expect(await pending()).toBe(0);
     expect(await folded()).toEqual({ visits: 2, clicks: 0 });
     expect((await byDay()).totals).toMatchObject({ visits: 2, visitors: 2 });
+  });
+
+  it('migration 0002 rebuilds the visitor sketches of more groups than it reads at once', async () => {
+    // 600 days of two visitors each: 600 groups per rollup, more than one chunk of the backfill.
+    await store.recordHits(Array.from({ length: 1200 }, (_, i) => visit(vid(i % 2), DAY + Math.floor(i / 2) * 24 * HOUR)));
+    const all = { dims: ['day' as const], from: DAY, to: DAY + 600 * 24 * HOUR, event: null };
+    const before = await store.report('acme', all);
+    expect(before.rows).toHaveLength(600);
+    expect(before.rows.every((r) => r.visits === 2 && r.visitors === 2)).toBe(true);
+    await s.remigrate(ROLLUPS.map((r) => `DROP TABLE ${r.table}; DROP TABLE ${r.orders};`).join(' ') + ' DROP INDEX conversions_report;', 2);
+    expect(await store.report('acme', all)).toEqual(before);
   });
 
   it('leaves changes to rollup tables it does not know for a collector that does', async () => {

@@ -79,9 +79,15 @@ export async function createTestStore(dir?: string, options: TestStoreOptions = 
         await store.foldRollups();
         const client = await store.pool.connect();
         try {
+          // As migratePg runs it: in one transaction.
+          await client.query('BEGIN');
           await client.query(statements);
           const { up } = pgMigrations[version - 1]!;
           await (typeof up === 'string' ? client.query(up) : up(client));
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
         } finally {
           client.release();
         }

@@ -1,7 +1,8 @@
 // The daily rollups on PostgreSQL: the same tables, keys and columns as SQLite's
 // 0002-daily-rollups.ts (see rollups.ts), filled from the rows already stored. '' stands for
 // "none" in key columns. visitors is a sketch (sketch.ts) built in JavaScript: PostgreSQL has
-// no lt_sketch(), so the backfill reads each group's distinct visitors and writes its sketch.
+// no lt_sketch(), so the backfill reads each group's distinct visitors and writes its sketch,
+// a chunk of groups at a time.
 import { ROLLUPS } from '../../rollups.js';
 import { rollupTablesSql } from '../rollup-ddl.js';
 import { hashVisitor, sketchAdd } from '../../sketch.js';
@@ -20,21 +21,31 @@ CREATE INDEX conversions_report ON conversions (site_id, ts, order_id) INCLUDE (
 DROP INDEX IF EXISTS conversions_site_ts;
 `;
 
+// Groups per round trip of the sketch backfill: a cursor keeps a big history's visitor ids out
+// of memory but for this many groups at a time, and each chunk is one UPDATE.
+const CHUNK = 500;
+
 export async function up(c: PgClient): Promise<void> {
   await c.query(rollupTablesSql({ integer: 'BIGINT', blob: 'BYTEA', options: '', sketchOf: null }) + coveringIndex);
   for (const r of ROLLUPS) {
     const keys = ['site_id', 'day', ...r.columns];
-    const groups = await c.query(
-      `SELECT site_id, ts / ${DAY_MS} AS day, ${r.columns.map((col) => `COALESCE(${col}, '') AS ${col}`).join(', ')},
+    const types = keys.map((k) => (k === 'day' ? 'integer' : 'text'));
+    await c.query(
+      `DECLARE visitor_groups NO SCROLL CURSOR FOR
+       SELECT site_id, ts / ${DAY_MS} AS day, ${r.columns.map((col) => `COALESCE(${col}, '') AS ${col}`).join(', ')},
          array_agg(DISTINCT vid) AS vids
        FROM visits GROUP BY ${groupBy(keys.length)}`,
     );
-    for (const g of groups.rows) {
-      const sketch = sketchAdd(null, ...(g.vids as string[]).map(hashVisitor));
-      await c.query(`UPDATE ${r.table} SET visitors = $1 WHERE ${keys.map((k, i) => `${k} = $${i + 2}`).join(' AND ')}`, [
-        sketch,
-        ...keys.map((k) => g[k]),
-      ]);
+    for (;;) {
+      const groups = (await c.query(`FETCH ${CHUNK} FROM visitor_groups`)).rows;
+      if (groups.length === 0) break;
+      await c.query(
+        `UPDATE ${r.table} r SET visitors = u.visitors
+         FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}, $${keys.length + 1}::bytea[]) AS u(${keys.join(', ')}, visitors)
+         WHERE ${keys.map((k) => `r.${k} = u.${k}`).join(' AND ')}`,
+        [...keys.map((k) => groups.map((g) => g[k])), groups.map((g) => sketchAdd(null, ...(g.vids as string[]).map(hashVisitor)))],
+      );
     }
+    await c.query('CLOSE visitor_groups');
   }
 }
