@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What scales how, on this machine, over loopback, bounded in time:
-#   1. hits/s of one collector process on SQLite (reference) and on PostgreSQL,
+#   1. hits/s of one collector process on SQLite (reference) and on PostgreSQL (with all the
+#      connections, then with half: the load each of the two processes gets in 2.),
 #   2. hits/s of two collector processes sharing one PostgreSQL database (two wrk at once),
 #   3. report times at VISITS visits on PostgreSQL and SQLite (report-time.mjs).
 # Besides hits/s it prints the CPU time a hit costs the collector and PostgreSQL, which
@@ -117,6 +118,12 @@ p0="$(ticks $(pg_pids))"
 rate="$(hammer "$url" "$CONNECTIONS" pg1)"
 echo "postgres, 1 process: $rate hits/s"
 echo "  $(cpu_per_hit "$(hits_done pg1)" $(($(ticks "${pids[@]}") - n0)) $(($(ticks $(pg_pids)) - p0)))"
+# The load each of the two processes below gets: what a second process adds is measured against this.
+n0="$(ticks "${pids[@]}")"
+p0="$(ticks $(pg_pids))"
+rate="$(hammer "$url" $((CONNECTIONS / 2)) pg1half)"
+echo "postgres, 1 process, $((CONNECTIONS / 2)) connections: $rate hits/s"
+echo "  $(cpu_per_hit "$(hits_done pg1half)" $(($(ticks "${pids[@]}") - n0)) $(($(ticks $(pg_pids)) - p0)))"
 stop_collectors
 
 db="$(fresh_db bench_two)"
@@ -134,6 +141,9 @@ wait "$wa"
 echo "postgres, 2 processes: $(cat "$work/a.out") + $(cat "$work/b.out") hits/s"
 echo "  $(cpu_per_hit $(($(hits_done pgA) + $(hits_done pgB))) $(($(ticks "${pids[@]}") - n0)) $(($(ticks $(pg_pids)) - p0)))"
 psql "$db" -tAc "SELECT 'stored: ' || COUNT(*) || ' hits, ' || (SELECT COUNT(*) FROM visits) || ' visits' FROM hits"
+# Rollup changes are folded after the commits that acknowledge them: folded + pending = visits.
+psql "$db" -tAc "SELECT 'rollups: ' || (SELECT COALESCE(SUM(visits), 0) FROM daily_totals) || ' visits folded, '
+  || (SELECT COALESCE(SUM(count1), 0) FROM rollup_pending WHERE rollup = 'daily_totals') || ' pending'"
 stop_collectors
 
 echo "== reports at $VISITS visits (median of 20 runs, through HTTP)"
