@@ -20,7 +20,16 @@ export interface Config {
   authRateLimit: number;
   /** Proxies in front whose X-Forwarded-For is believed (0: none). */
   trustProxy: number;
+  /** SQLite: when a write is acknowledged (see Durability in sqlite-store.ts). */
+  sync: Durability;
 }
+
+/**
+ * `disk`: after COMMIT and an fsync of the WAL: survives a power cut. `commit`: after COMMIT:
+ * survives a crash or kill of the collector; a power cut or OS crash may lose the last
+ * moments before SQLite's next checkpoint.
+ */
+export type Durability = 'disk' | 'commit';
 
 export class ConfigError extends Error {}
 
@@ -59,6 +68,13 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
 }
 
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be ${values.join(' or ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
+}
+
 function secret(env: Env, name: string, minLength: number): string | null {
   const raw = env[name];
   if (raw === undefined || raw === '') return null;
@@ -89,5 +105,6 @@ export function loadConfig(env: Env = process.env): Config {
     publicRateLimit: int(env, 'LINKTRAIL_PUBLIC_RATE_LIMIT', 6000, 0, 1_000_000_000),
     authRateLimit: int(env, 'LINKTRAIL_AUTH_RATE_LIMIT', 10, 0, 1_000_000),
     trustProxy: int(env, 'LINKTRAIL_TRUST_PROXY', 0, 0, 10),
+    sync: oneOf(env, 'LINKTRAIL_SYNC', ['disk', 'commit'], 'disk'),
   };
 }

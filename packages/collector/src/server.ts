@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const store = config.databaseUrl ? await openPostgres(config.databaseUrl) : createSqliteStore(config.dbFile);
+  const store = config.databaseUrl ? await openPostgres(config.databaseUrl) : createSqliteStore(config.dbFile, config.sync);
   // Keep the cookie secret across restarts and processes, or visitors would lose their id:
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));

@@ -2,12 +2,17 @@
 // days, but sketches can be merged. Exact (a sorted set of 32-bit hashes) up to SPARSE_MAX
 // visitors, then a HyperLogLog with 2^10 registers (about 3% standard error).
 // Layout: [1][uint32 LE…] sparse, or [2][1024 register bytes] dense.
+// Reports merge thousands of these (30 days x 200 codes), so the merge works on the stored
+// bytes directly and a union turns dense once, in place.
 
 const P = 10;
 const M = 1 << P;
 const SPARSE_MAX = 256;
 const SPARSE = 1;
 const DENSE = 2;
+/** 2^-rank for every register value (ranks stay below 32 - P + 2). */
+const INVERSE_POW = Float64Array.from({ length: 64 }, (_, r) => 2 ** -r);
+const ALPHA_MM = ((0.7213 / (1 + 1.079 / M)) * M * M);
 
 /** 32-bit murmur3-style hash of a visitor id. */
 export function hashVisitor(vid: string): number {
@@ -24,110 +29,120 @@ export function hashVisitor(vid: string): number {
   return h >>> 0;
 }
 
-type Sketch = { sparse: Set<number> } | { dense: Uint8Array };
-
-function decode(blob: Uint8Array | null | undefined): Sketch {
-  if (!blob || blob.length === 0) return { sparse: new Set() };
-  if (blob[0] === DENSE) return { dense: Uint8Array.from(blob.subarray(1, 1 + M)) };
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const set = new Set<number>();
-  for (let i = 1; i + 4 <= blob.length; i += 4) set.add(view.getUint32(i, true));
-  return { sparse: set };
-}
-
-function encode(s: Sketch): Buffer {
-  if ('dense' in s) return Buffer.concat([Buffer.of(DENSE), s.dense]);
-  const out = Buffer.alloc(1 + 4 * s.sparse.size);
-  out[0] = SPARSE;
-  let i = 1;
-  for (const h of [...s.sparse].sort((a, b) => a - b)) i = out.writeUInt32LE(h, i);
-  return out;
-}
-
 function addToDense(registers: Uint8Array, h: number): void {
   const idx = h >>> (32 - P);
   const rank = Math.clz32((h << P) | (1 << (P - 1))) + 1;
   if (rank > registers[idx]!) registers[idx] = rank;
 }
 
-function densify(set: Set<number>): Uint8Array {
-  const registers = new Uint8Array(M);
-  for (const h of set) addToDense(registers, h);
-  return registers;
-}
+/** A set of visitors being merged: exact while small, a HyperLogLog once past SPARSE_MAX. */
+export class SketchUnion {
+  // The exact set: open addressing over twice SPARSE_MAX slots (0 marks a free slot, so the
+  // hash 0 is kept aside), no allocation per visitor. Once past SPARSE_MAX, `registers` counts.
+  private slots: Uint32Array | null = new Uint32Array(2 * SPARSE_MAX);
+  private size = 0;
+  private zero = false;
+  private registers: Uint8Array | null = null;
 
-function add(s: Sketch, h: number): Sketch {
-  if ('dense' in s) {
-    addToDense(s.dense, h);
-    return s;
+  private *members(): Generator<number> {
+    if (this.zero) yield 0;
+    for (const h of this.slots!) if (h !== 0) yield h;
   }
-  s.sparse.add(h);
-  return s.sparse.size > SPARSE_MAX ? { dense: densify(s.sparse) } : s;
-}
 
-function merge(a: Sketch, b: Sketch): Sketch {
-  if ('sparse' in b) {
-    for (const h of b.sparse) a = add(a, h);
-    return a;
+  private densify(): Uint8Array {
+    if (this.registers) return this.registers;
+    const registers = new Uint8Array(M);
+    for (const h of this.members()) addToDense(registers, h);
+    this.slots = null;
+    this.registers = registers;
+    return registers;
   }
-  const dense = 'dense' in a ? a.dense : densify(a.sparse);
-  for (let i = 0; i < M; i++) if (b.dense[i]! > dense[i]!) dense[i] = b.dense[i]!;
-  return { dense };
-}
 
-function estimate(s: Sketch): number {
-  if ('sparse' in s) return s.sparse.size;
-  let sum = 0;
-  let zeros = 0;
-  for (let i = 0; i < M; i++) {
-    sum += 2 ** -s.dense[i]!;
-    if (s.dense[i] === 0) zeros++;
+  addHash(h: number): this {
+    if (this.registers) {
+      addToDense(this.registers, h);
+      return this;
+    }
+    if (h === 0) {
+      if (!this.zero) {
+        this.zero = true;
+        this.size++;
+      }
+    } else {
+      const slots = this.slots!;
+      const mask = slots.length - 1;
+      let i = h & mask;
+      while (slots[i] !== 0 && slots[i] !== h) i = (i + 1) & mask;
+      if (slots[i] === 0) {
+        slots[i] = h;
+        this.size++;
+      }
+    }
+    if (this.size > SPARSE_MAX) this.densify();
+    return this;
   }
-  const raw = ((0.7213 / (1 + 1.079 / M)) * M * M) / sum;
-  // Small ranges: linear counting is the better estimate.
-  return Math.round(raw <= 2.5 * M && zeros > 0 ? M * Math.log(M / zeros) : raw);
+
+  /** Merges a stored blob straight from its bytes. */
+  addBlob(blob: Uint8Array | null | undefined): this {
+    if (!blob || blob.length === 0) return this;
+    if (blob[0] === DENSE) {
+      const registers = this.densify();
+      for (let i = 0; i < M; i++) {
+        const r = blob[i + 1]!;
+        if (r > registers[i]!) registers[i] = r;
+      }
+      return this;
+    }
+    for (let i = 1; i + 4 <= blob.length; i += 4) {
+      this.addHash((blob[i]! | (blob[i + 1]! << 8) | (blob[i + 2]! << 16) | (blob[i + 3]! << 24)) >>> 0);
+    }
+    return this;
+  }
+
+  addUnion(other: SketchUnion): this {
+    if (!other.registers) {
+      for (const h of other.members()) this.addHash(h);
+      return this;
+    }
+    const registers = this.densify();
+    const theirs = other.registers;
+    for (let i = 0; i < M; i++) if (theirs[i]! > registers[i]!) registers[i] = theirs[i]!;
+    return this;
+  }
+
+  count(): number {
+    if (!this.registers) return this.size;
+    const registers = this.registers;
+    let sum = 0;
+    let zeros = 0;
+    for (let i = 0; i < M; i++) {
+      const r = registers[i]!;
+      sum += INVERSE_POW[r]!;
+      if (r === 0) zeros++;
+    }
+    const raw = ALPHA_MM / sum;
+    // Small ranges: linear counting is the better estimate.
+    return Math.round(raw <= 2.5 * M && zeros > 0 ? M * Math.log(M / zeros) : raw);
+  }
+
+  toBlob(): Buffer {
+    if (this.registers) {
+      const out = Buffer.allocUnsafe(1 + M);
+      out[0] = DENSE;
+      out.set(this.registers, 1);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(1 + 4 * this.size);
+    out[0] = SPARSE;
+    let i = 1;
+    for (const h of [...this.members()].sort((a, b) => a - b)) i = out.writeUInt32LE(h, i);
+    return out;
+  }
 }
 
 /** Adds visitor hashes to a stored sketch (null = empty) and returns the new blob. */
 export function sketchAdd(blob: Uint8Array | null, ...hashes: number[]): Buffer {
-  let s = decode(blob);
-  for (const h of hashes) s = add(s, h);
-  return encode(s);
-}
-
-/** Merges stored sketches (and loose hashes) and estimates their distinct count. */
-export class SketchUnion {
-  private s: Sketch = { sparse: new Set() };
-
-  /** Merges a stored blob straight from its bytes (reports merge thousands of them). */
-  addBlob(blob: Uint8Array | null | undefined): this {
-    if (!blob || blob.length === 0) return this;
-    if (blob[0] === DENSE) {
-      const dense = 'dense' in this.s ? this.s.dense : densify(this.s.sparse);
-      for (let i = 0; i < M; i++) {
-        const r = blob[i + 1]!;
-        if (r > dense[i]!) dense[i] = r;
-      }
-      this.s = { dense };
-      return this;
-    }
-    for (let i = 1; i + 4 <= blob.length; i += 4) {
-      this.s = add(this.s, (blob[i]! | (blob[i + 1]! << 8) | (blob[i + 2]! << 16) | (blob[i + 3]! << 24)) >>> 0);
-    }
-    return this;
-  }
-  addUnion(other: SketchUnion): this {
-    this.s = merge(this.s, other.s);
-    return this;
-  }
-  addHash(h: number): this {
-    this.s = add(this.s, h);
-    return this;
-  }
-  count(): number {
-    return estimate(this.s);
-  }
-  toBlob(): Buffer {
-    return encode(this.s);
-  }
+  const u = new SketchUnion().addBlob(blob);
+  for (const h of hashes) u.addHash(h);
+  return u.toBlob();
 }

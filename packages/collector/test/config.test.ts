@@ -11,6 +11,11 @@ describe('settings from the environment', () => {
     expect(loadConfig({ LINKTRAIL_PUBLIC_RATE_LIMIT: '0', LINKTRAIL_TRUST_PROXY: '1' })).toMatchObject({ publicRateLimit: 0, trustProxy: 1 });
   });
 
+  it('acknowledges SQLite writes once on disk unless LINKTRAIL_SYNC=commit', () => {
+    expect(loadConfig({}).sync).toBe('disk');
+    expect(loadConfig({ LINKTRAIL_SYNC: 'commit' }).sync).toBe('commit');
+  });
+
   it('derives the public URL from HOST and PORT, and takes LINKTRAIL_PUBLIC_URL over it', () => {
     expect(loadConfig({ PORT: '9000' }).publicUrl).toBe('http://127.0.0.1:9000');
     expect(loadConfig({ LINKTRAIL_PUBLIC_URL: 'https://t.example.com/' }).publicUrl).toBe('https://t.example.com');
@@ -31,6 +36,7 @@ describe('settings from the environment', () => {
     [{ LINKTRAIL_PUBLIC_RATE_LIMIT: 'lots' }, /LINKTRAIL_PUBLIC_RATE_LIMIT must be a whole number/],
     [{ LINKTRAIL_AUTH_RATE_LIMIT: '-1' }, /LINKTRAIL_AUTH_RATE_LIMIT/],
     [{ LINKTRAIL_TRUST_PROXY: 'yes' }, /LINKTRAIL_TRUST_PROXY must be a whole number from 0 to 10/],
+    [{ LINKTRAIL_SYNC: 'never' }, /LINKTRAIL_SYNC must be disk or commit/],
   ])('refuses %j with a message naming it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

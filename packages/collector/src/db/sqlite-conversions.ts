@@ -60,8 +60,6 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
   return {
     recordConversion(conv, windowDays, decide) {
       return write(() => {
-        const existing = readConversion(conv.siteId, conv.order);
-        if (existing) return { created: false, conversion: existing };
         let vid = conv.vid;
         if (!vid && conv.cid) {
           vid =
@@ -75,32 +73,45 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           clicks: clickCandidates(conv.siteId, vid, conv.cid, conv.ts, conv.ts - windowDays * DAY_MS, conv.event),
           visits: visitCandidates(conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
         });
+        // A first purchase makes a new customer, unless this order is a repeat of a stored one.
         let newCustomer = false;
         if (conv.customer && conv.type === 'purchase') {
           const r = run(
-            'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            conv.siteId, conv.customer, conv.order, conv.ts,
+            `INSERT INTO customers (site_id, customer, first_order, first_ts)
+             SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM conversions WHERE site_id = ? AND order_id = ?)
+             ON CONFLICT DO NOTHING`,
+            conv.siteId, conv.customer, conv.order, conv.ts, conv.siteId, conv.order,
           );
           newCustomer = r.changes === 1;
         }
         const { link, utm } = attribution;
-        run(
+        const row = {
+          site_id: conv.siteId, order_id: conv.order, ts: conv.ts, event: conv.event, type: conv.type, currency: conv.currency,
+          value_minor: conv.valueMinor, tickets: conv.tickets, customer: conv.customer, new_customer: newCustomer ? 1 : 0,
+          vid, cid: conv.cid, link_code: link?.code ?? null, link_affiliate: link?.affiliate ?? null, link_cid: link?.cid ?? null,
+          link_ts: link?.ts ?? null, channel: attribution.channel, source: attribution.source, utm_source: utm.source,
+          utm_medium: utm.medium, utm_campaign: utm.campaign, rule: attribution.rule,
+          candidates: JSON.stringify(attribution.candidates), created_at: Date.now(), scanned: 0,
+        };
+        // Idempotent per order: a repeat changes nothing and answers the stored one.
+        const inserted = run(
           `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
              new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
              utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          conv.siteId, conv.order, conv.ts, conv.event, conv.type, conv.currency, conv.valueMinor, conv.tickets,
-          conv.customer, newCustomer ? 1 : 0, vid, conv.cid, link?.code ?? null, link?.affiliate ?? null,
-          link?.cid ?? null, link?.ts ?? null, attribution.channel, attribution.source, utm.source, utm.medium,
-          utm.campaign, attribution.rule, JSON.stringify(attribution.candidates), Date.now(),
+           VALUES (@site_id, @order_id, @ts, @event, @type, @currency, @value_minor, @tickets, @customer,
+             @new_customer, @vid, @cid, @link_code, @link_affiliate, @link_cid, @link_ts, @channel, @source,
+             @utm_source, @utm_medium, @utm_campaign, @rule, @candidates, @created_at)
+           ON CONFLICT DO NOTHING`,
+          row,
         );
+        if (inserted.changes === 0) return { created: false, conversion: readConversion(conv.siteId, conv.order)! };
         conv.items.forEach((item, idx) =>
           run(
             'INSERT INTO conversion_items (site_id, order_id, idx, type, qty, price_minor) VALUES (?, ?, ?, ?, ?, ?)',
             conv.siteId, conv.order, idx, item.type, item.qty, item.priceMinor,
           ),
         );
-        countOrder(conv.siteId, conv.order, 1);
+        countOrderRow(rollup, row, 1);
         const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
         return { created: true, conversion: stored };
       });

@@ -6,6 +6,7 @@ import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../rep
 import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Conflict, HitRecord, Store } from '../store.js';
+import type { Durability } from '../config.js';
 import { randomId } from '../ids.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
@@ -29,9 +30,9 @@ function isUniqueViolation(error: unknown): boolean {
 
 const CONFLICT: Conflict = { conflict: true };
 
-export function createSqliteStore(file: string): Store & { db: Sqlite } {
+export function createSqliteStore(file: string, sync: Durability = 'disk'): Store & { db: Sqlite } {
   const { db, wal } = openSqlite(file);
-  const walSync = wal && file !== ':memory:' ? createWalSync(file) : noSync;
+  const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file) : noSync;
   // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
   const rollup = new RollupBatch();
   const rollupColumns = new Map<string, string[]>(
@@ -58,7 +59,7 @@ export function createSqliteStore(file: string): Store & { db: Sqlite } {
       rollup.clear();
     }
   };
-  const batcher = createBatcher(db, walSync, flushRollups);
+  const batcher = createBatcher(db, walSync, { beforeCommit: flushRollups, rollback: () => rollup.clear() });
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);

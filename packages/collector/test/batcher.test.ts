@@ -1,0 +1,43 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { createBatcher } from '../src/db/batcher.js';
+
+describe('group commit (batcher)', () => {
+  it('commits the jobs of one turn together; a failing job fails alone and the batch is replayed without it', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    // State outside the database that jobs add to and the rollback hook resets, as the rollups do.
+    let pending: number[] = [];
+    const flushed: number[][] = [];
+    let rollbacks = 0;
+    const batcher = createBatcher(db, undefined, {
+      beforeCommit: () => {
+        flushed.push(pending);
+        pending = [];
+      },
+      rollback: () => {
+        rollbacks++;
+        pending = [];
+      },
+    });
+    const insert = (x: number) => () => {
+      db.prepare('INSERT INTO t (x) VALUES (?)').run(x);
+      pending.push(x);
+      return x;
+    };
+    const results = await Promise.allSettled([batcher.enqueue(insert(1)), batcher.enqueue(insert(1)), batcher.enqueue(insert(2))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    expect(db.prepare('SELECT x FROM t ORDER BY x').pluck().all()).toEqual([1, 2]);
+    // One rollback (of the unguarded run), then one commit holding each good job's state once.
+    expect(rollbacks).toBe(1);
+    expect(flushed).toEqual([[1, 2]]);
+
+    // A batch without failures commits once and never rolls back.
+    await Promise.all([batcher.enqueue(insert(3)), batcher.enqueue(insert(4))]);
+    expect(rollbacks).toBe(1);
+    expect(flushed).toEqual([[1, 2], [3, 4]]);
+    await batcher.drain();
+    db.close();
+  });
+});
