@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freshDatabase } from './processes.js';
 import { acks, createSite, drive, startServer, type Acked, type Database as Db, type ServerProcess } from './server-process.js';
 import { PG_URL } from './stores.js';
@@ -20,6 +20,21 @@ const dropped: Array<() => Promise<void>> = [];
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   for (const drop of dropped) await drop();
+});
+
+// A failed assertion must not leave a collector running.
+const running = new Set<ServerProcess>();
+async function start(db: Db): Promise<ServerProcess> {
+  const server = await startServer(db);
+  running.add(server);
+  void server.exited.then(() => running.delete(server));
+  return server;
+}
+afterEach(async () => {
+  for (const server of running) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
 });
 
 /** A fresh database of the suite's store. */
@@ -78,7 +93,7 @@ async function rawTotals(db: Db, site: string) {
 describe('durability of the collector process', () => {
   it('loses no acknowledged hit or conversion when killed with SIGKILL mid-load, over several restarts, and its rollups count each once', async () => {
     const db = await freshDb('kill');
-    let server = await startServer(db);
+    let server = await start(db);
     const token = await createSite(server.url, 'acme');
     const all: Acked = { vids: [], orders: [] };
     for (let round = 1; round <= 3; round++) {
@@ -92,7 +107,7 @@ describe('durability of the collector process', () => {
       all.vids.push(...acked.vids);
       all.orders.push(...acked.orders);
 
-      server = await startServer(db);
+      server = await start(db);
       expect(await missing(db, all, 'acme')).toEqual([]);
       // Killed mid-fold or not: the rollups count every stored visit and order exactly once.
       expect(await rollupTotals(server, 'acme', token)).toEqual(await rawTotals(db, 'acme'));
@@ -115,7 +130,7 @@ describe('durability of the collector process', () => {
 
   it('drains in-flight writes on SIGTERM and exits 0 with every acknowledged request stored', async () => {
     const db = await freshDb('term');
-    const server = await startServer(db);
+    const server = await start(db);
     const token = await createSite(server.url, 'fest');
     const acked: Acked = { vids: [], orders: [] };
     let before = 0;
