@@ -1,7 +1,6 @@
 // CSV and XLSX exports of a report: the same rows and columns as the JSON, flattened.
 // Key columns first, then the figures, one revenue_<CUR> column per currency and one
 // conversions_<type> column per conversion type present, and a final totals row.
-import ExcelJS from 'exceljs';
 import { fromMinor, minorDigits } from './money.js';
 import type { ReportRow } from './report.js';
 
@@ -113,6 +112,8 @@ const moneyFormat = (currency: string) => {
 /** One worksheet; money as numbers in major units with the currency's decimals. */
 export async function reportXlsx(report: ReportAnswer, created: Date): Promise<Buffer> {
   const { header, rows } = flattenReport(report);
+  // Loaded on the first spreadsheet: 29 MB that ingest never needs.
+  const { default: ExcelJS } = await import('exceljs');
   const workbook = new ExcelJS.Workbook();
   workbook.creator = 'linktrail';
   workbook.created = created;

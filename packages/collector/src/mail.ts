@@ -1,6 +1,6 @@
 // Welcome emails. With LINKTRAIL_SMTP_URL they go through nodemailer (which encodes headers
-// safely); without it they are written to the log, so a demo needs no mail server.
-import nodemailer from 'nodemailer';
+// safely, loaded on the first email: 15 MB a collector without SMTP never needs); without
+// it they are written to the log, so a demo needs no mail server.
 import type { FastifyBaseLogger } from 'fastify';
 
 export interface Message {
@@ -19,10 +19,11 @@ export function createMailer(options: { smtpUrl: string | null; from: string; lo
       return 'logged';
     };
   }
-  const transport = nodemailer.createTransport(smtpUrl);
+  let transport: Promise<import('nodemailer').Transporter> | null = null;
   return async (m) => {
     try {
-      await transport.sendMail({ from, to: m.to, subject: m.subject, text: m.text });
+      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
+      await (await transport).sendMail({ from, to: m.to, subject: m.subject, text: m.text });
       return 'sent';
     } catch (error) {
       log.error({ err: error, to: m.to }, 'welcome email failed');

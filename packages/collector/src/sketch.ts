@@ -39,20 +39,23 @@ function addToDense(registers: Uint8Array, h: number): void {
 export class SketchUnion {
   // The exact set: open addressing over twice SPARSE_MAX slots (0 marks a free slot, so the
   // hash 0 is kept aside), no allocation per visitor. Once past SPARSE_MAX, `registers` counts.
-  private slots: Uint32Array | null = new Uint32Array(2 * SPARSE_MAX);
+  private slots: Uint32Array | null = null;
   private size = 0;
   private zero = false;
   private registers: Uint8Array | null = null;
 
-  private *members(): Generator<number> {
-    if (this.zero) yield 0;
-    for (const h of this.slots!) if (h !== 0) yield h;
+  /** The exact set's hashes (a plain loop: a generator here cost 40 µs a report row). */
+  private members(): number[] {
+    const out: number[] = this.zero ? [0] : [];
+    const slots = this.slots;
+    if (slots) for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) out.push(slots[i]!);
+    return out;
   }
 
   private densify(): Uint8Array {
     if (this.registers) return this.registers;
     const registers = new Uint8Array(M);
-    for (const h of this.members()) addToDense(registers, h);
+    if (this.size > 0) for (const h of this.members()) addToDense(registers, h);
     this.slots = null;
     this.registers = registers;
     return registers;
@@ -69,7 +72,7 @@ export class SketchUnion {
         this.size++;
       }
     } else {
-      const slots = this.slots!;
+      const slots = (this.slots ??= new Uint32Array(2 * SPARSE_MAX));
       const mask = slots.length - 1;
       let i = h & mask;
       while (slots[i] !== 0 && slots[i] !== h) i = (i + 1) & mask;
@@ -132,10 +135,11 @@ export class SketchUnion {
       out.set(this.registers, 1);
       return out;
     }
-    const out = Buffer.allocUnsafe(1 + 4 * this.size);
+    // A typed array sorts numerically without a comparator call per step.
+    const hashes = Uint32Array.from(this.members()).sort();
+    const out = Buffer.allocUnsafe(1 + 4 * hashes.length);
     out[0] = SPARSE;
-    let i = 1;
-    for (const h of [...this.members()].sort((a, b) => a - b)) i = out.writeUInt32LE(h, i);
+    for (let i = 0; i < hashes.length; i++) out.writeUInt32LE(hashes[i]!, 1 + 4 * i);
     return out;
   }
 }

@@ -19,7 +19,7 @@ export interface ServerProcess {
 /** Where the process keeps its data: a SQLite file, or a PostgreSQL database URL. */
 export type Database = { file: string } | { url: string };
 
-export async function startServer(db: Database): Promise<ServerProcess> {
+export async function startServer(db: Database, env: Record<string, string> = {}): Promise<ServerProcess> {
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build first`);
   const child = spawn(process.execPath, [SERVER], {
     env: {
@@ -31,6 +31,7 @@ export async function startServer(db: Database): Promise<ServerProcess> {
       LINKTRAIL_DEMO: '0',
       LINKTRAIL_PUBLIC_RATE_LIMIT: '0',
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
