@@ -41,20 +41,36 @@ export function platformHosts(site: Site): string[] {
   return own ? [own, ...site.platformHosts] : site.platformHosts;
 }
 
+/** (site, visitor) as a 52-bit number: two 32-bit FNV-1a hashes with different seeds. */
+export function visitorKey(siteId: string, vid: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  const mix = (c: number) => {
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  };
+  for (let i = 0; i < siteId.length; i++) mix(siteId.charCodeAt(i));
+  mix(10);
+  for (let i = 0; i < vid.length; i++) mix(vid.charCodeAt(i));
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
+
 export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
   // Last hit time per (site, visitor): serves the 30-minute rule without a random-key
   // index on the hits table. Bounded: the oldest entries go first (Map keeps insert order).
-  const lastSeen = new Map<string, number>();
-  const touchLastSeen = (key: string, ts: number) => {
+  // Keyed by a 52-bit hash, not the strings: 60 bytes an entry instead of 150 (12 MB at the
+  // bound, not 30); two visitors sharing a hash (odds ~1e-5 at the bound) share a timer.
+  const lastSeen = new Map<number, number>();
+  const touchLastSeen = (key: number, ts: number) => {
     const prev = lastSeen.get(key);
     lastSeen.delete(key);
     lastSeen.set(key, prev === undefined ? ts : Math.max(prev, ts));
-    if (lastSeen.size > maxVisitors) lastSeen.delete(lastSeen.keys().next().value as string);
+    if (lastSeen.size > maxVisitors) lastSeen.delete(lastSeen.keys().next().value as number);
   };
 
   return {
     async warm() {
-      for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) touchLastSeen(`${v.siteId}\n${v.vid}`, v.ts);
+      for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) touchLastSeen(visitorKey(v.siteId, v.vid), v.ts);
     },
 
     prepare(site, hit, ts, automated) {
@@ -68,7 +84,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       const bot = automated === true;
       const touch = TOUCH.has(c.channel);
 
-      const key = `${site.id}\n${hit.vid}`;
+      const key = visitorKey(site.id, hit.vid);
       const prev = lastSeen.get(key);
       const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
       if (!bot) touchLastSeen(key, ts);
