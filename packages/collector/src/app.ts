@@ -5,9 +5,9 @@ import { createSiteCache, type Ctx } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { createMailer } from './mail.js';
 import { registerDocs } from './openapi.js';
-import { createIngest } from './ingest.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
 import { requestForLog } from './log.js';
+import { createPublicIngest, type PublicIngest } from './public-ingest.js';
 import { installValidators } from './validation.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
@@ -25,6 +25,7 @@ import { promoterPageRoutes } from './routes/promoter-page.js';
 import { redirectRoutes } from './routes/redirect.js';
 import { scriptRoutes } from './routes/script.js';
 import type { Store } from './store.js';
+import { vidCookie } from './visitor-cookie.js';
 
 export interface AppOptions {
   store: Store;
@@ -52,6 +53,8 @@ export interface AppOptions {
   trustProxy?: number;
   /** Closes the store with the app. Default true. */
   closeStore?: boolean;
+  /** The ingest worker (ingest-worker.ts), closed with the app. Default: ingest on this thread, over `store`. */
+  ingest?: PublicIngest;
 }
 
 declare module 'fastify' {
@@ -75,18 +78,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandler(app);
   installValidators(app);
   const limits = await registerLimits(app, options.rateLimits);
+  const cache = createSiteCache(store);
+  const ingest = options.ingest ?? (await createPublicIngest({ store, cookieSecret: options.cookieSecret, sites: cache }));
   const ctx: Ctx = {
     store,
-    ingest: createIngest(store),
-    sites: createSiteCache(store),
+    ingest,
+    // A changed site is read again here and by the ingest path (on the worker, its own cache).
+    sites: { get: (id) => cache.get(id), forget: (id) => (cache.forget(id), ingest.forgetSite(id)) },
+    cookies: vidCookie(options.cookieSecret),
     now: options.now ?? Date.now,
     adminToken: options.adminToken,
     publicUrl: (options.publicUrl ?? 'http://127.0.0.1:8787').replace(/\/+$/, ''),
     mail: createMailer({ smtpUrl: options.smtpUrl ?? null, from: options.mailFrom ?? 'linktrail <no-reply@linktrail.invalid>', log: app.log }),
     limits,
   };
-  await ctx.ingest.warm();
-
   app.decorate('ctx', ctx);
   app.decorateRequest('site', null);
   await app.register(cookie, { secret: options.cookieSecret });
@@ -114,6 +119,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   promoterPageRoutes(app);
   if (options.demoDir) demoRoutes(app, ctx, options.demoDir);
 
-  if (options.closeStore !== false) app.addHook('onClose', () => store.close());
+  app.addHook('onClose', async () => {
+    await ingest.close();
+    if (options.closeStore !== false) await store.close();
+  });
   return app;
 }

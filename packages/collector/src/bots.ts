@@ -13,6 +13,10 @@ export function isAutomated(userAgent: string | undefined | null): boolean {
  * whose User-Agent was made to look like a browser's (Sec-CH-UA still names HeadlessChrome).
  */
 export function isAutomatedRequest(headers: IncomingHttpHeaders): boolean {
-  const hints = headers['sec-ch-ua'];
-  return isAutomated(headers['user-agent']) || (typeof hints === 'string' && /headless/i.test(hints));
+  return isAutomatedClient(headers['user-agent'], headers['sec-ch-ua']);
+}
+
+/** The same from the two header values (as the ingest worker receives them). */
+export function isAutomatedClient(userAgent: string | undefined | null, hints: string | string[] | undefined | null): boolean {
+  return isAutomated(userAgent) || (typeof hints === 'string' && /headless/i.test(hints));
 }

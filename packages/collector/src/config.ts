@@ -22,6 +22,8 @@ export interface Config {
   trustProxy: number;
   /** SQLite: when a write is acknowledged (see Durability in sqlite-store.ts). */
   sync: Durability;
+  /** SQLite file: where pageviews and public conversions are parsed and written (ingest-worker.ts). */
+  ingestThread: 'worker' | 'main';
 }
 
 /**
@@ -106,5 +108,6 @@ export function loadConfig(env: Env = process.env): Config {
     authRateLimit: int(env, 'LINKTRAIL_AUTH_RATE_LIMIT', 10, 0, 1_000_000),
     trustProxy: int(env, 'LINKTRAIL_TRUST_PROXY', 0, 0, 10),
     sync: oneOf(env, 'LINKTRAIL_SYNC', ['disk', 'commit'], 'disk'),
+    ingestThread: oneOf(env, 'LINKTRAIL_INGEST_THREAD', ['worker', 'main'], 'worker'),
   };
 }

@@ -1,13 +1,16 @@
-import type { Ingest } from './ingest.js';
 import type { Mailer } from './mail.js';
 import type { Limits } from './limits.js';
+import type { PublicIngest } from './public-ingest.js';
 import type { Site, Store } from './store.js';
+import type { VidCookie } from './visitor-cookie.js';
 
 /** What every route module gets: the store, the clock and the app's settings. */
 export interface Ctx {
   store: Store;
-  ingest: Ingest;
+  /** Pageviews and public conversions: on this thread, or on the ingest worker. */
+  ingest: PublicIngest;
   sites: SiteCache;
+  cookies: VidCookie;
   now: () => number;
   adminToken: string;
   publicUrl: string;

@@ -30,6 +30,21 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 /**
+ * What a schema error says, as Fastify words it (`body/items/0/qty must be integer`), except
+ * that an unknown field is named (`body.items.0 has an unknown field "x"`); `dots` writes every
+ * path with dots (the image fallback's `d.items.0.qty`).
+ */
+export function schemaMessage(
+  where: string,
+  e: { keyword: string; instancePath: string; message?: string; params: Record<string, unknown> },
+  dots = false,
+): string {
+  const path = dots || e.keyword === 'additionalProperties' ? e.instancePath.replace(/\//g, '.') : e.instancePath;
+  if (e.keyword === 'additionalProperties') return `${where}${path} has an unknown field ${JSON.stringify(e.params.additionalProperty)}`;
+  return `${where}${path} ${e.message ?? 'is invalid'}`;
+}
+
+/**
  * One place decides what a client sees: details below 500, a bare message above. Pixel
  * routes (config.gif) answer every error as a GIF with the reason in X-Linktrail-Error.
  */
@@ -47,10 +62,7 @@ export function installErrorHandler(app: FastifyInstance): void {
           : (FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'invalid_request'));
       message = error.message;
       const first = (error as FastifyError).validation?.[0];
-      if (first?.keyword === 'additionalProperties') {
-        const where = `${(error as FastifyError).validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
-        message = `${where} has an unknown field ${JSON.stringify(first.params.additionalProperty)}`;
-      }
+      if (first?.keyword === 'additionalProperties') message = schemaMessage((error as FastifyError).validationContext ?? 'body', first);
       if (error instanceof HttpError) reply.headers(error.headers);
     }
     if (request.routeOptions.config?.gif) return sendGif(reply, status, message);

@@ -6,5 +6,6 @@ import type { Site } from './store.js';
  * it: nothing about this request is stored, and the visitor still gets the usual answer.
  * Server-side calls (postbacks, server hits) are the organiser's own to filter.
  */
-export const gpcOptOut = (site: Site, request: FastifyRequest): boolean =>
-  site.honorGpc && request.headers['sec-gpc'] === '1';
+export const gpcOptOut = (site: Site, request: FastifyRequest): boolean => site.honorGpc && sendsGpc(request);
+
+export const sendsGpc = (request: FastifyRequest): boolean => request.headers['sec-gpc'] === '1';

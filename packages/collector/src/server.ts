@@ -2,10 +2,10 @@
 import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createPgStore } from './db/pg-store.js';
 import { createSqliteStore } from './db/sqlite-store.js';
 import { seedDemo } from './demo-seed.js';
 import { randomId } from './ids.js';
+import { startIngestWorker } from './ingest-worker.js';
 
 function fail(message: string): never {
   console.error(`linktrail: ${message}`);
@@ -26,11 +26,18 @@ async function main(): Promise<void> {
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));
   const adminToken = config.adminToken ?? `lta_${randomId(24)}`;
+  // On a SQLite file, a worker thread parses and writes the public traffic (the main thread
+  // answers HTTP); PostgreSQL needs none: its writes wait on the network, not on this thread.
+  const ingest =
+    !config.databaseUrl && config.ingestThread === 'worker' && config.dbFile !== ':memory:'
+      ? await startIngestWorker({ file: config.dbFile, sync: config.sync, cookieSecret })
+      : undefined;
 
   const app = await buildApp({
     store,
     adminToken,
     cookieSecret,
+    ingest,
     publicUrl: config.publicUrl,
     smtpUrl: config.smtpUrl,
     mailFrom: config.mailFrom,
@@ -80,6 +87,8 @@ async function main(): Promise<void> {
 
 async function openPostgres(url: string) {
   try {
+    // Loaded only here: the PostgreSQL client is ~15 MB of RSS a SQLite collector never uses.
+    const { createPgStore } = await import('./db/pg-store.js');
     return await createPgStore({ url });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

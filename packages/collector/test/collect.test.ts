@@ -61,6 +61,17 @@ describe('POST /collect', () => {
     expect(json(res).message).toMatch(/event/);
   });
 
+  it('names an unknown field of a ticket line, in the body and in the image fallback alike', async () => {
+    const conversion = { site: 'acme', kind: 'conversion', order: 'S1', vid: 'visitor-aaaa', items: [{ type: 'vip', qty: 1, price: '5.00', colour: 'red' }] };
+    const res = await t.app.inject({ method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain' }, payload: JSON.stringify(conversion) });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toBe('body.items.0 has an unknown field "colour"');
+    const gif = await t.app.inject({ method: 'GET', url: `/collect.gif?d=${encodeURIComponent(JSON.stringify(conversion))}` });
+    expect(gif.statusCode).toBe(400);
+    expect(gif.headers['x-linktrail-error']).toBe('d.items.0 has an unknown field "colour"');
+    expect((await t.sql('SELECT COUNT(*) AS n FROM conversions'))[0]).toEqual({ n: 0 });
+  });
+
   it('rejects an oversized body with 413', async () => {
     const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'x'.repeat(70_000) });
     expect(res.statusCode).toBe(413);

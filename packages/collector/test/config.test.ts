@@ -16,6 +16,11 @@ describe('settings from the environment', () => {
     expect(loadConfig({ LINKTRAIL_SYNC: 'commit' }).sync).toBe('commit');
   });
 
+  it('parses and writes public traffic on the ingest worker unless LINKTRAIL_INGEST_THREAD=main', () => {
+    expect(loadConfig({}).ingestThread).toBe('worker');
+    expect(loadConfig({ LINKTRAIL_INGEST_THREAD: 'main' }).ingestThread).toBe('main');
+  });
+
   it('derives the public URL from HOST and PORT, and takes LINKTRAIL_PUBLIC_URL over it', () => {
     expect(loadConfig({ PORT: '9000' }).publicUrl).toBe('http://127.0.0.1:9000');
     expect(loadConfig({ LINKTRAIL_PUBLIC_URL: 'https://t.example.com/' }).publicUrl).toBe('https://t.example.com');
@@ -37,6 +42,7 @@ describe('settings from the environment', () => {
     [{ LINKTRAIL_AUTH_RATE_LIMIT: '-1' }, /LINKTRAIL_AUTH_RATE_LIMIT/],
     [{ LINKTRAIL_TRUST_PROXY: 'yes' }, /LINKTRAIL_TRUST_PROXY must be a whole number from 0 to 10/],
     [{ LINKTRAIL_SYNC: 'never' }, /LINKTRAIL_SYNC must be disk or commit/],
+    [{ LINKTRAIL_INGEST_THREAD: 'both' }, /LINKTRAIL_INGEST_THREAD must be worker or main/],
   ])('refuses %j with a message naming it', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -92,11 +92,14 @@ async function rawTotals(db: Db, site: string) {
 
 // SQLite acknowledges after the WAL fsync (disk, the default) or after COMMIT (commit): both
 // must survive the process being killed.
-const SYNC: Array<Record<string, string>> = PG_URL ? [{}] : [{ LINKTRAIL_SYNC: 'disk' }, { LINKTRAIL_SYNC: 'commit' }];
+// On SQLite the ingest worker writes by default; the main thread does with LINKTRAIL_INGEST_THREAD=main.
+const SYNC: Array<Record<string, string>> = PG_URL
+  ? [{}]
+  : [{ LINKTRAIL_SYNC: 'disk' }, { LINKTRAIL_SYNC: 'commit' }, { LINKTRAIL_SYNC: 'disk', LINKTRAIL_INGEST_THREAD: 'main' }];
 
 describe('durability of the collector process', () => {
   it.each(SYNC)('loses no acknowledged hit or conversion when killed with SIGKILL mid-load, over several restarts, and its rollups count each once (%j)', async (env) => {
-    const db = await freshDb(`kill-${env.LINKTRAIL_SYNC ?? 'pg'}`);
+    const db = await freshDb(`kill-${env.LINKTRAIL_SYNC ?? 'pg'}-${env.LINKTRAIL_INGEST_THREAD ?? 'worker'}`);
     let server = await start(db, env);
     const token = await createSite(server.url, 'acme');
     const all: Acked = { vids: [], orders: [] };

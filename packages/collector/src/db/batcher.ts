@@ -75,7 +75,10 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
           }
         }
         beforeCommit();
-      })();
+        // IMMEDIATE: with a second writer on the file (the ingest worker and the main thread),
+        // take the write lock up front, waiting for it (busy_timeout), rather than fail
+        // when a read would have to become a write.
+      }).immediate();
     try {
       try {
         run(false);

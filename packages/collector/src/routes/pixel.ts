@@ -2,14 +2,12 @@
 // reason in X-Linktrail-Error. The visitor is the lt_vid cookie, else vid/cid params.
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
-import { normalizeConversion, PIXEL_ITEMS, recordConversion } from '../conversions.js';
-import { HttpError } from '../errors.js';
-import { gpcOptOut } from '../gpc.js';
 import { sendGif } from '../gif.js';
-import { parseItems } from '../items.js';
+import type { PixelQuery } from '../public-ingest.js';
 import { amount, slug } from '../schemas/common.js';
 import { conversionFields } from '../schemas/conversion.js';
-import { readVid, writeVid } from '../visitor-cookie.js';
+import { sendVid } from '../visitor-cookie.js';
+import { clientOf } from './collect.js';
 
 const { items: _items, ...fields } = conversionFields;
 
@@ -24,40 +22,14 @@ const pixelQuery = {
   },
 } as const;
 
-interface PixelQuery {
-  site: string;
-  order: string;
-  value?: string;
-  currency?: string;
-  event?: string;
-  type?: string;
-  tickets?: number;
-  customer?: string;
-  vid?: string;
-  cid?: string;
-  sig?: string;
-  item?: string[];
-}
-
 export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
   const options = { ...ctx.limits.publicRoute({ gif: true }), schema: { querystring: pixelQuery }, attachValidation: true };
   app.get('/p.gif', options, async (request, reply) => {
     if (request.validationError) return sendGif(reply, 400, request.validationError.message);
-    const q = request.query as PixelQuery;
-    try {
-      const site = await ctx.sites.get(q.site);
-      if (!site) throw new HttpError(404, 'unknown_site', `site ${q.site} is not registered`);
-      if (gpcOptOut(site, request)) return sendGif(reply);
-      const vid = readVid(request) ?? q.vid;
-      const { item, site: _site, sig, ...rest } = q;
-      // ts: only an authenticated postback may backdate; a pixel fires now.
-      const record = normalizeConversion(site, { ...rest, ts: undefined, vid, items: parseItems(item ?? []) }, ctx.now(), PIXEL_ITEMS);
-      await recordConversion(ctx.store, site, record, sig);
-      if (vid) writeVid(request, reply, vid);
-    } catch (error) {
-      if (error instanceof HttpError && error.statusCode < 500) return sendGif(reply, 400, error.message);
-      throw error;
-    }
+    const query = request.query as PixelQuery;
+    const answer = await ctx.ingest.run({ kind: 'pixel', query, client: clientOf(request), now: ctx.now() });
+    if (answer.error) return sendGif(reply, 400, answer.error.message);
+    if (answer.cookie) sendVid(request, reply, answer.cookie);
     return sendGif(reply);
   });
 }

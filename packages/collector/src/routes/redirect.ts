@@ -8,7 +8,7 @@ import { gpcOptOut } from '../gpc.js';
 import { randomId } from '../ids.js';
 import { codeSlug, slug } from '../schemas/common.js';
 import type { Code, Site } from '../store.js';
-import { readVid } from '../visitor-cookie.js';
+import { rawVid } from '../visitor-cookie.js';
 
 export async function codeTarget(ctx: Ctx, site: Site, code: Code): Promise<string> {
   if (code.target) return code.target;
@@ -40,7 +40,7 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
       siteId: site.id,
       cid,
       ts: ctx.now(),
-      vid: readVid(request),
+      vid: ctx.cookies.read(rawVid(request)),
       code: name,
       event: found.code.event,
       kind: preview ? 'preview' : 'click',

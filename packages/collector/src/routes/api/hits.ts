@@ -1,9 +1,9 @@
 // POST /api/sites/:site/hits: server-side pageviews (backfill or visits seen server-side),
 // same rules as the script's. The whole batch is checked before anything is written.
 import type { FastifyInstance } from 'fastify';
-import { isAutomated } from '../../bots.js';
 import type { Ctx } from '../../context.js';
 import { badRequest } from '../../errors.js';
+import { serverBot, throwIfError } from '../../public-ingest.js';
 import { serverHit, type HitInput } from '../../schemas/hit.js';
 import { parseTs } from '../../time.js';
 import { siteScope } from './scope.js';
@@ -29,9 +29,9 @@ export function hitRoutes(app: FastifyInstance, ctx: Ctx): void {
       // In time order, so the 30-minute visit rule sees a backfill as it happened.
       hits.sort((a, b) => a.ts - b.ts || a.i - b.i);
       // A server may omit the user agent (a browser always sends one): then it is no bot.
-      const prepared = hits.map(({ h, ts }) => ctx.ingest.prepare(site, h, ts, h.ua === undefined ? undefined : isAutomated(h.ua)));
-      await ctx.ingest.record(prepared);
-      return reply.code(202).send({ accepted: prepared.length });
+      const answer = await ctx.ingest.run({ kind: 'hits', site, hits: hits.map(({ h, ts }) => ({ hit: h, ts, bot: serverBot(h.ua) })) });
+      throwIfError(answer);
+      return reply.code(202).send({ accepted: answer.accepted });
     });
   });
 }

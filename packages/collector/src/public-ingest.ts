@@ -1,0 +1,202 @@
+// The public ingest path — pageviews and conversions from /collect, /collect.gif and /p.gif,
+// and server-side hits — as functions of the raw request: the body text, the lt_vid cookie
+// value and the few headers it needs. The same code runs on the answering thread (tests,
+// PostgreSQL, LINKTRAIL_INGEST_THREAD=main) or on the ingest worker, which owns the SQLite
+// writer (ingest-worker.ts): there the answering thread only speaks HTTP.
+import { Ajv } from 'ajv';
+import sjson from 'secure-json-parse';
+import { isAutomated, isAutomatedClient } from './bots.js';
+import { createSiteCache, type SiteCache } from './context.js';
+import { normalizeConversion, PIXEL_ITEMS, recordConversion } from './conversions.js';
+import { HttpError, schemaMessage } from './errors.js';
+import { createIngest } from './ingest.js';
+import { parseItems } from './items.js';
+import { slug } from './schemas/common.js';
+import { conversionFields, type ConversionInput } from './schemas/conversion.js';
+import { hitFields, type HitInput } from './schemas/hit.js';
+import type { Site, Store } from './store.js';
+import { visitorOf, vidCookie } from './visitor-cookie.js';
+
+export const collectBody = {
+  type: 'object',
+  required: ['site'],
+  properties: { site: slug, kind: { type: 'string', enum: ['pageview', 'conversion'] } },
+  if: { required: ['kind'], properties: { kind: { const: 'conversion' } } },
+  then: { required: ['order'], properties: conversionFields },
+  else: { required: ['vid', 'url'], properties: hitFields },
+} as const;
+
+/** What the collector made of a pageview: the script serves linktrail('ready') from it. */
+export interface Verdict {
+  /** The canonical visitor id: the server cookie's when it has one. */
+  vid: string;
+  cid: string | null;
+  channel: string;
+  source: string | null;
+  affiliate: string | null;
+  /** A fresh touch: the script stores it as the last touch. */
+  touch: boolean;
+}
+
+/** The request facts the ingest path reads (headers travel as these few values). */
+export interface Client {
+  /** The raw lt_vid cookie. */
+  cookie: string | null;
+  userAgent: string | null;
+  /** Sec-CH-UA. */
+  hints: string | null;
+  /** Sec-GPC: 1. */
+  gpc: boolean;
+}
+
+export interface PixelQuery {
+  site: string;
+  order: string;
+  value?: string;
+  currency?: string;
+  event?: string;
+  type?: string;
+  tickets?: number;
+  customer?: string;
+  vid?: string;
+  cid?: string;
+  sig?: string;
+  item?: string[];
+}
+
+export interface ServerHit {
+  hit: HitInput;
+  ts: number;
+  /** undefined: the server named no user agent. */
+  bot: boolean | undefined;
+}
+
+export type PublicRequest =
+  /** `text`: the POST body, or the image fallback's `d` parameter (`from: 'd'`). */
+  | { kind: 'collect'; text: string; from: 'body' | 'd'; client: Client; now: number }
+  /** `query`: validated by the route's schema already. */
+  | { kind: 'pixel'; query: PixelQuery; client: Client; now: number }
+  /** In time order, urls checked by the route. */
+  | { kind: 'hits'; site: Site; hits: ServerHit[] };
+
+/** The outcome: an error (a 4xx with its code and message) or what to answer. */
+export interface Answer {
+  status: number;
+  error?: { code: string; message: string; headers: Record<string, string> };
+  /** The lt_vid cookie value to set. */
+  cookie?: string | null;
+  verdict?: Verdict | null;
+  accepted?: number;
+}
+
+export interface PublicIngest {
+  run(request: PublicRequest): Promise<Answer>;
+  /** A site's settings changed: read them again. */
+  forgetSite(id: string): void;
+  close(): Promise<void>;
+}
+
+const PARSE = { protoAction: 'error', constructorAction: 'error' } as const;
+
+export interface PublicIngestOptions {
+  store: Store;
+  cookieSecret: string;
+  /** Shared with the app when on the same thread. */
+  sites?: SiteCache;
+}
+
+/** The ingest path over a store; `warm()` first loads the recent visitors. */
+export async function createPublicIngest(options: PublicIngestOptions): Promise<PublicIngest> {
+  const { store } = options;
+  const sites = options.sites ?? createSiteCache(store);
+  const ingest = createIngest(store);
+  await ingest.warm();
+  const cookies = vidCookie(options.cookieSecret);
+  const validate = new Ajv({ allowUnionTypes: true, coerceTypes: false }).compile(collectBody);
+
+  const siteOf = async (id: string): Promise<Site> => {
+    const site = await sites.get(id);
+    if (!site) throw new HttpError(404, 'unknown_site', `site ${id} is not registered`);
+    return site;
+  };
+
+  async function collect(r: Extract<PublicRequest, { kind: 'collect' }>): Promise<Answer> {
+    let body: unknown;
+    try {
+      body = sjson.parse(r.text, null, PARSE);
+    } catch (error) {
+      throw new HttpError(400, 'invalid_json', r.from === 'd' ? 'd must be JSON' : `body is not JSON: ${(error as Error).message}`);
+    }
+    if (!validate(body)) throw new HttpError(400, 'invalid_request', schemaMessage(r.from, validate.errors![0]!, r.from === 'd'));
+    const b = body as { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
+    const site = await siteOf(b.site);
+    if (site.honorGpc && r.client.gpc) return { status: 200, verdict: null };
+    const visitor = visitorOf(cookies, r.client.cookie, b.vid);
+    if (b.kind === 'conversion') {
+      const input = b as ConversionInput;
+      // Only an authenticated postback may backdate: a public conversion happens now.
+      const record = normalizeConversion(site, { ...input, ts: undefined, vid: visitor?.vid }, r.now);
+      await recordConversion(store, site, record, input.sig);
+      return { status: 200, cookie: visitor?.cookie, verdict: null };
+    }
+    const bot = isAutomatedClient(r.client.userAgent, r.client.hints);
+    const hit = ingest.prepare(site, { ...(b as HitInput), vid: visitor!.vid }, r.now, bot);
+    await ingest.record([hit]);
+    return {
+      status: 200,
+      cookie: visitor!.cookie,
+      verdict: {
+        vid: hit.vid,
+        cid: hit.cid,
+        channel: hit.channel,
+        source: hit.source,
+        affiliate: hit.code,
+        touch: hit.touch && hit.nav === null && !hit.bot,
+      },
+    };
+  }
+
+  async function pixel(r: Extract<PublicRequest, { kind: 'pixel' }>): Promise<Answer> {
+    const q = r.query;
+    const site = await siteOf(q.site);
+    if (site.honorGpc && r.client.gpc) return { status: 200 };
+    const visitor = visitorOf(cookies, r.client.cookie, q.vid);
+    const { item, site: _site, sig, ...rest } = q;
+    // ts: only an authenticated postback may backdate; a pixel fires now.
+    const record = normalizeConversion(site, { ...rest, ts: undefined, vid: visitor?.vid, items: parseItems(item ?? []) }, r.now, PIXEL_ITEMS);
+    await recordConversion(store, site, record, sig);
+    return { status: 200, cookie: visitor?.cookie };
+  }
+
+  async function hits(r: Extract<PublicRequest, { kind: 'hits' }>): Promise<Answer> {
+    // A server may omit the user agent (a browser always sends one): then it is no bot.
+    const prepared = r.hits.map((h) => ingest.prepare(r.site, h.hit, h.ts, h.bot));
+    await ingest.record(prepared);
+    return { status: 202, accepted: prepared.length };
+  }
+
+  return {
+    async run(request) {
+      try {
+        if (request.kind === 'collect') return await collect(request);
+        if (request.kind === 'pixel') return await pixel(request);
+        return await hits(request);
+      } catch (error) {
+        if (error instanceof HttpError && error.statusCode < 500) {
+          return { status: error.statusCode, error: { code: error.code, message: error.message, headers: error.headers } };
+        }
+        throw error;
+      }
+    },
+    forgetSite: (id) => sites.forget(id),
+    close: async () => {},
+  };
+}
+
+/** A server hit's bot verdict from its optional user agent. */
+export const serverBot = (ua: string | undefined): boolean | undefined => (ua === undefined ? undefined : isAutomated(ua));
+
+/** Turns an error answer back into the error the app's handler renders. */
+export function throwIfError(answer: Answer): void {
+  if (answer.error) throw new HttpError(answer.status, answer.error.code, answer.error.message, answer.error.headers);
+}
