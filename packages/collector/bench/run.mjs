@@ -29,9 +29,12 @@ try {
 const dir = mkdtempSync(join(tmpdir(), 'linktrail-bench-'));
 const children = [];
 
+// The collector runs with the Node flags `npm start` gives it (package.json config.nodeFlags).
+const nodeFlags = JSON.parse(readFileSync(here('../../../package.json'), 'utf8')).config.nodeFlags.split(' ').filter(Boolean);
+
 /** Starts a server process and resolves with its URL once it prints "listening on URL". */
-function start(name, script, env) {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name, script, env, flags = []) {
+  const child = spawn(process.execPath, [...flags, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
@@ -105,7 +108,7 @@ async function main() {
     LINKTRAIL_DEMO: '0',
     // The limiter stays on (its cost is measured) but high enough for one wrk address.
     LINKTRAIL_PUBLIC_RATE_LIMIT: '100000000',
-  });
+  }, nodeFlags);
   const res = await fetch(`${collector.url}/api/sites`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
