@@ -53,8 +53,11 @@ export interface Linktrail {
 export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktrail {
   const send = deps.send || transport;
   const domain = o.cookieDomain;
-  // Calls made while consent is pending: consent(true) runs them, consent(false) drops them.
+  // Calls made while consent is pending: consent(true) runs them, consent(false) drops them,
+  // all but this page's pageview (`page`), which waits for a later consent(true): a visitor
+  // who first declines and then accepts on the landing page still brings its link.
   let held: (() => void)[] = [];
+  let page: (() => void) | undefined;
   let granted: boolean | undefined = o.consent != 'required' || undefined;
   let off: unknown = 1;
   let vid: string;
@@ -110,6 +113,7 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
         settle();
       },
     );
+    page = held[0];
   } catch (e) {
     warn(e);
     settle();
@@ -122,9 +126,11 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
   return (command: unknown, a?: unknown, b?: unknown) => {
     try {
       if (command == 'consent') {
-        if ((granted = !!a)) held.splice(0).map((f) => f());
-        else {
-          held = [];
+        if ((granted = !!a)) {
+          page = undefined;
+          held.splice(0).map((f) => f());
+        } else {
+          held = page ? [page] : [];
           cookie(VID_COOKIE, '', 0, domain);
           cookie(TOUCH_COOKIE, '', 0, domain);
         }

@@ -313,6 +313,25 @@ describe('consent', () => {
     expect(document.cookie).toBe('');
   });
 
+  it('consent(false) then consent(true) on the same page sends its pageview, not what was called while declined', () => {
+    visit(`${EVENT_PAGE}?affiliate=mia&lt_cid=${CID}`);
+    const t = load({ consent: 'required' });
+    t.lt('conversion', { order: 'A-1', value: 1 });
+    t.lt('consent', false);
+    t.lt('conversion', { order: 'A-2', value: 1 });
+    expect(t.hits).toEqual([]);
+    t.lt('consent', true);
+    expect(t.hits).toHaveLength(1);
+    expect(t.hits[0]).toMatchObject({ url: `${EVENT_PAGE}?affiliate=mia&lt_cid=${CID}` });
+    expect(t.hits[0]!.kind).toBeUndefined();
+    t.answer(MIA);
+    expect(document.cookie).toContain('_lt_t=');
+    // Declined again and accepted again: the pageview went already, it does not go twice.
+    t.lt('consent', false);
+    t.lt('consent', true);
+    expect(t.hits).toHaveLength(1);
+  });
+
   it('consent(false) deletes the cookies of an earlier consent', () => {
     landFromMia();
     expect(document.cookie).toContain('_lt_t=');
