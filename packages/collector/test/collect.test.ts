@@ -200,6 +200,15 @@ describe("the collector's verdict", () => {
     expect(res.statusCode).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('https://a.example');
   });
+
+  it('names the origin only on the collect routes, errors included', async () => {
+    const origin = { origin: 'https://a.example' };
+    const bad = await t.app.inject({ method: 'POST', url: '/collect', headers: { ...origin, 'content-type': 'text/plain' }, payload: '{"site":' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['access-control-allow-origin']).toBe('https://a.example');
+    const other = await t.app.inject({ method: 'GET', url: '/healthz', headers: origin });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
 });
 
 describe("the script tag's data-platform and data-param", () => {

@@ -29,26 +29,26 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
     return answer.verdict ?? null;
   }
 
-  // The script reads the verdict with fetch(credentials: 'include'): answer its origin.
-  // The visitor cookie is SameSite=Lax, so only same-site pages ever see a cookie's vid.
-  app.addHook('onRequest', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (origin && request.url.startsWith('/collect')) {
-      reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
-    }
-  });
-
-  app.options('/collect', ctx.limits.publicRoute(), async (_request, reply) =>
-    reply
-      .code(204)
-      .header('access-control-allow-methods', 'POST')
-      .header('access-control-allow-headers', 'content-type, accept')
-      .header('access-control-max-age', '86400')
-      .send(),
-  );
-
-  // The body stays text here (JSON or text/plain alike): the ingest path parses and checks it.
+  // These routes only: their own hook and body parsers.
   app.register(async (scope) => {
+    // The script reads the verdict with fetch(credentials: 'include'): answer its origin.
+    // The visitor cookie is SameSite=Lax, so only same-site pages ever see a cookie's vid.
+    scope.addHook('onRequest', (request, reply, done) => {
+      const origin = request.headers.origin;
+      if (origin) reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
+      done();
+    });
+
+    scope.options('/collect', ctx.limits.publicRoute(), async (_request, reply) =>
+      reply
+        .code(204)
+        .header('access-control-allow-methods', 'POST')
+        .header('access-control-allow-headers', 'content-type, accept')
+        .header('access-control-max-age', '86400')
+        .send(),
+    );
+
+    // The body stays text (JSON or text/plain alike): the ingest path parses and checks it.
     scope.removeContentTypeParser(['application/json', 'text/plain']);
     scope.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
     scope.post(
@@ -67,20 +67,20 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
         return reply.code(204).send();
       },
     );
-  });
 
-  // The image fallback carries the same JSON in `d`, checked the same way.
-  app.get(
-    '/collect.gif',
-    {
-      ...ctx.limits.publicRoute({ gif: true }),
-      schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } },
-      attachValidation: true,
-    },
-    async (request, reply) => {
-      if (request.validationError) return sendGif(reply, 400, request.validationError.message);
-      await accept(request, reply, (request.query as { d: string }).d, 'd');
-      return sendGif(reply);
-    },
-  );
+    // The image fallback carries the same JSON in `d`, checked the same way.
+    scope.get(
+      '/collect.gif',
+      {
+        ...ctx.limits.publicRoute({ gif: true }),
+        schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } },
+        attachValidation: true,
+      },
+      async (request, reply) => {
+        if (request.validationError) return sendGif(reply, 400, request.validationError.message);
+        await accept(request, reply, (request.query as { d: string }).d, 'd');
+        return sendGif(reply);
+      },
+    );
+  });
 }
