@@ -1,8 +1,9 @@
-// The public ingest path — pageviews and conversions from /collect, /collect.gif and /p.gif,
-// and server-side hits — as functions of the raw request: the body text, the lt_vid cookie
+// The ingest path — pageviews and conversions from /collect, /collect.gif and /p.gif,
+// server-side hits and postbacks, shortlink clicks — as functions of the raw request: the body text, the lt_vid cookie
 // value and the few headers it needs. The same code runs on the answering thread (tests,
 // PostgreSQL, LINKTRAIL_INGEST_THREAD=main) or on the ingest worker, which owns the SQLite
-// writer (ingest-worker.ts): there the answering thread only speaks HTTP.
+// writer (ingest-worker.ts): there the answering thread only speaks HTTP, and the writes that
+// come with traffic (not only the rare ones of the API) never wait on the write lock there.
 import { Ajv } from 'ajv';
 import sjson from 'secure-json-parse';
 import { isAutomated, isAutomatedClient } from './bots.js';
@@ -14,7 +15,7 @@ import { parseItems } from './items.js';
 import { slug } from './schemas/common.js';
 import { conversionFields, type ConversionInput } from './schemas/conversion.js';
 import { hitFields, type HitInput } from './schemas/hit.js';
-import type { Site, Store } from './store.js';
+import type { ClickRecord, ConversionRecord, Site, Store, StoredConversion } from './store.js';
 import { visitorOf, vidCookie } from './visitor-cookie.js';
 
 export const collectBody = {
@@ -77,7 +78,11 @@ export type PublicRequest =
   /** `query`: validated by the route's schema already. */
   | { kind: 'pixel'; query: PixelQuery; client: Client; now: number }
   /** In time order, urls checked by the route. */
-  | { kind: 'hits'; site: Site; hits: ServerHit[] };
+  | { kind: 'hits'; site: Site; hits: ServerHit[] }
+  /** A shortlink followed (or fetched by a preview bot). */
+  | { kind: 'click'; click: ClickRecord }
+  /** A server postback, normalised by the route. */
+  | { kind: 'postback'; site: Site; record: ConversionRecord; sig: string | undefined };
 
 /** The outcome: an error (a 4xx with its code and message) or what to answer. */
 export interface Answer {
@@ -87,6 +92,8 @@ export interface Answer {
   cookie?: string | null;
   verdict?: Verdict | null;
   accepted?: number;
+  /** A postback's conversion, as stored (`status` 201 when new, 200 when a repeat). */
+  conversion?: StoredConversion;
 }
 
 export interface PublicIngest {
@@ -180,7 +187,10 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
       try {
         if (request.kind === 'collect') return await collect(request);
         if (request.kind === 'pixel') return await pixel(request);
-        return await hits(request);
+        if (request.kind === 'hits') return await hits(request);
+        if (request.kind === 'click') return (await store.recordClick(request.click), { status: 200 });
+        const { created, conversion } = await recordConversion(store, request.site, request.record, request.sig);
+        return { status: created ? 201 : 200, conversion };
       } catch (error) {
         if (error instanceof HttpError && error.statusCode < 500) {
           return { status: error.statusCode, error: { code: error.code, message: error.message, headers: error.headers } };

@@ -53,6 +53,13 @@ async function play(mode: 'worker' | 'main') {
   keep(pixel);
   keep(await pageview({ kind: 'conversion', order: 'S1', value: '10.00', vid: 'visitor-bbbb' }));
   keep(await call('GET', `/collect.gif?d=${encodeURIComponent(JSON.stringify({ site: 'acme', vid: 'visitor-cccc', url: 'https://tickets.example.com/' }))}`));
+  // A shortlink followed by a person and fetched by a preview bot; a server postback, twice.
+  keep(await call('GET', '/r/mia'));
+  keep(await call('GET', '/r/mia', undefined, { 'user-agent': 'WhatsApp/2.23.20.0' }));
+  const postback = { order: 'P1', value: '30.00', currency: 'EUR', vid: 'visitor-aaaa' };
+  const first = await call('POST', '/api/sites/acme/conversions', postback, auth);
+  const again = await call('POST', '/api/sites/acme/conversions', postback, auth);
+  seen.push([first.statusCode, again.statusCode, first.json().conversion.attribution.link?.code, again.json().conversion.order]);
   // A crawler is stored but never a visit.
   keep(await pageview({ vid: 'crawler-0001', url: 'https://tickets.example.com/' }, { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
   // Bad input: a 4xx naming it, from either thread.
@@ -74,7 +81,8 @@ async function play(mode: 'worker' | 'main') {
   const rows = {
     hits: db.prepare('SELECT vid, channel, code, visit, click, url FROM hits ORDER BY ts, vid').all(),
     visits: db.prepare('SELECT vid, channel, source, code FROM visits ORDER BY ts, vid').all(),
-    conversions: db.prepare('SELECT order_id, value_minor, vid FROM conversions ORDER BY order_id').all(),
+    conversions: db.prepare('SELECT order_id, value_minor, vid, link_code FROM conversions ORDER BY order_id').all(),
+    clicks: db.prepare('SELECT code, kind, vid FROM clicks ORDER BY ts, kind').all(),
   };
   db.close();
   return { seen, report, link: conversion.attribution.link?.code, rows };
@@ -91,8 +99,13 @@ describe('the ingest worker', () => {
     expect(worker.link).toBe('mia');
     expect(worker.rows.visits).toHaveLength(2);
     expect(worker.rows.hits.map((h) => (h as { vid: string }).vid)).toEqual(['visitor-aaaa', 'visitor-aaaa', 'visitor-aaaa', 'crawler-0001', 'visitor-cccc']);
-    expect(worker.rows.conversions).toHaveLength(2);
+    expect(worker.rows.conversions).toHaveLength(3);
+    expect(worker.rows.clicks).toEqual([
+      { code: 'mia', kind: 'click', vid: 'visitor-aaaa' },
+      { code: 'mia', kind: 'click', vid: null },
+      { code: 'mia', kind: 'preview', vid: null },
+    ]);
     const statuses = worker.seen.map((s) => (s as unknown[])[0]);
-    expect(statuses).toEqual([200, 200, 200, 204, 200, 200, 400, 400, 400, 404, 400, 400, 400, 204]);
+    expect(statuses).toEqual([200, 200, 200, 204, 200, 302, 302, 201, 200, 400, 400, 400, 404, 400, 400, 400, 204]);
   }, 30_000);
 });

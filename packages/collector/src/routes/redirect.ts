@@ -36,15 +36,16 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (gpcOptOut(site, request)) return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name }), 302);
     const cid = randomId(12);
     const preview = request.method === 'HEAD' || isAutomatedRequest(request.headers);
-    await ctx.store.recordClick({
+    const click = {
       siteId: site.id,
       cid,
       ts: ctx.now(),
       vid: ctx.cookies.read(rawVid(request)),
       code: name,
       event: found.code.event,
-      kind: preview ? 'preview' : 'click',
-    });
+      kind: preview ? ('preview' as const) : ('click' as const),
+    };
+    await ctx.ingest.run({ kind: 'click', click });
     return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name, lt_cid: cid }), 302);
   }
 

@@ -1,8 +1,9 @@
 // Server postbacks, the attribution explanation, order life and door scans.
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../../context.js';
-import { conversionView, normalizeConversion, recordConversion } from '../../conversions.js';
+import { conversionView, normalizeConversion } from '../../conversions.js';
 import { notFound } from '../../errors.js';
+import { throwIfError } from '../../public-ingest.js';
 import { text } from '../../schemas/common.js';
 import { conversionBody, type ConversionInput } from '../../schemas/conversion.js';
 import { ORDER_STATUSES, type OrderStatus } from '../../store.js';
@@ -16,8 +17,9 @@ export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
       const site = request.site!;
       const input = request.body as ConversionInput;
       const record = normalizeConversion(site, input, ctx.now());
-      const { created, conversion } = await recordConversion(ctx.store, site, record, input.sig);
-      return reply.code(created ? 201 : 200).send({ conversion: conversionView(conversion) });
+      const answer = await ctx.ingest.run({ kind: 'postback', site, record, sig: input.sig });
+      throwIfError(answer);
+      return reply.code(answer.status).send({ conversion: conversionView(answer.conversion!) });
     });
 
     scope.get('/api/sites/:site/conversions/:order', { schema: { params: orderParams } }, async (request) => {
