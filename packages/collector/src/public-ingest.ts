@@ -112,7 +112,7 @@ export interface PublicIngestOptions {
   sites?: SiteCache;
 }
 
-/** The ingest path over a store; `warm()` first loads the recent visitors. */
+/** The ingest path over a store, its visit map loaded with the last 30 minutes' visitors. */
 export async function createPublicIngest(options: PublicIngestOptions): Promise<PublicIngest> {
   const { store } = options;
   const sites = options.sites ?? createSiteCache(store);
@@ -188,7 +188,10 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
         if (request.kind === 'collect') return await collect(request);
         if (request.kind === 'pixel') return await pixel(request);
         if (request.kind === 'hits') return await hits(request);
-        if (request.kind === 'click') return (await store.recordClick(request.click), { status: 200 });
+        if (request.kind === 'click') {
+          await store.recordClick(request.click);
+          return { status: 200 };
+        }
         const { created, conversion } = await recordConversion(store, request.site, request.record, request.sig);
         return { status: created ? 201 : 200, conversion };
       } catch (error) {
