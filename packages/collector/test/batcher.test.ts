@@ -40,4 +40,24 @@ describe('group commit (batcher)', () => {
     await batcher.drain();
     db.close();
   });
+
+  it('with eagerAt, commits each time that many jobs wait, and the rest after the turn', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    const commits: number[] = [];
+    let jobs = 0;
+    const batcher = createBatcher(db, undefined, { beforeCommit: () => (commits.push(jobs), (jobs = 0)), eagerAt: 3 });
+    const insert = (x: number) => () => {
+      db.prepare('INSERT INTO t (x) VALUES (?)').run(x);
+      jobs++;
+    };
+    const done = [1, 2, 3, 4, 5, 6, 7].map((x) => batcher.enqueue(insert(x)));
+    // Two batches of 3 are committed already, before the turn ends; the 7th waits for it.
+    expect(commits).toEqual([3, 3]);
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(6);
+    await Promise.all(done);
+    expect(commits).toEqual([3, 3, 1]);
+    await batcher.drain();
+    db.close();
+  });
 });

@@ -29,11 +29,21 @@ export interface BatchHooks {
   beforeCommit?: () => void;
   /** Forgets what the jobs of a rolled-back batch left outside the database. */
   rollback?: () => void;
+  /** Jobs in one transaction at most. Default 1000. */
+  maxBatch?: number;
+  /**
+   * Commit as soon as this many jobs wait, without waiting for the end of the turn. Default:
+   * never. For the ingest worker without the fsync: requests arrive in chunks while the other
+   * thread is still reading the rest of a wave, and their answers can go back meanwhile.
+   */
+  eagerAt?: number;
 }
 
-export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHooks = {}, maxBatch = 1000): Batcher {
+export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHooks = {}): Batcher {
   const beforeCommit = hooks.beforeCommit ?? (() => {});
   const rollback = hooks.rollback ?? (() => {});
+  const maxBatch = hooks.maxBatch ?? 1000;
+  const eagerAt = hooks.eagerAt ?? Infinity;
   let queue: Job[] = [];
   let scheduled = false;
   let idle: Array<() => void> = [];
@@ -55,8 +65,19 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
       settleIdle();
     });
   };
+  let flushing = false;
   const flush = () => {
     scheduled = false;
+    // An eager flush may have taken everything before this turn's scheduled one came.
+    if (queue.length === 0) return settleIdle();
+    flushing = true;
+    try {
+      commitSome();
+    } finally {
+      flushing = false;
+    }
+  };
+  const commitSome = () => {
     const jobs = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue;
     if (jobs === queue) queue = [];
     let outcomes: Array<{ ok: boolean; value: unknown }> = [];
@@ -125,7 +146,8 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
     enqueue<T>(run: () => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
+        if (queue.length >= eagerAt && !flushing) flush();
+        else if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
         }

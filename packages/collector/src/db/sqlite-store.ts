@@ -30,7 +30,8 @@ function isUniqueViolation(error: unknown): boolean {
 
 const CONFLICT: Conflict = { conflict: true };
 
-export function createSqliteStore(file: string, sync: Durability = 'disk'): Store & { db: Sqlite } {
+/** `eagerAt`: see BatchHooks (the ingest worker's writer sets it). */
+export function createSqliteStore(file: string, sync: Durability = 'disk', options: { eagerAt?: number } = {}): Store & { db: Sqlite } {
   const { db, wal } = openSqlite(file);
   const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file) : noSync;
   // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
@@ -59,7 +60,7 @@ export function createSqliteStore(file: string, sync: Durability = 'disk'): Stor
       rollup.clear();
     }
   };
-  const batcher = createBatcher(db, walSync, { beforeCommit: flushRollups, rollback: () => rollup.clear() });
+  const batcher = createBatcher(db, walSync, { beforeCommit: flushRollups, rollback: () => rollup.clear(), eagerAt: options.eagerAt });
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
