@@ -37,6 +37,9 @@ const PLATFORM: Hit = ['platform', null];
 
 /** Lowercase, without port or trailing dot (IDN as punycode); null when it cannot be a host. */
 export function normalizeHost(host: string): string | null {
+  // Already normal (a parsed URL's hostname, a stored setting): as is, without parsing again.
+  // Not an IPv4 form (its last label would be numeric) nor punycode (which URL checks).
+  if (/^([a-z\d-]+\.)*[a-z]+$/.test(host) && !/xn--/.test(host)) return host.length < 254 ? host : null;
   try {
     const h = new URL('http://' + host.trim()).hostname.replace(/\.$/, '');
     return h.length < 254 && h ? h : null;

@@ -364,6 +364,12 @@ describe('normalizeHost', () => {
     ['', null],
     ['exa mple.com', null],
     [`${'a'.repeat(250)}.com`, null],
+    ['tickets.example.com', 'tickets.example.com'],
+    ['localhost', 'localhost'],
+    ['0x7f.1', '127.0.0.1'],
+    ['192.168.0.1', '192.168.0.1'],
+    ['xn--bcher-kva.de', 'xn--bcher-kva.de'],
+    ['xn--a.com', null],
   ])('%j becomes %j', (host, expected) => {
     expect(normalizeHost(host)).toBe(expected);
   });
