@@ -20,9 +20,22 @@ interface Setup {
 type ToWorker = { t: 'run'; list: Array<[number, PublicRequest]> } | { t: 'forget'; site: string } | { t: 'close' };
 type FromWorker =
   | { t: 'ready' }
-  | { t: 'answers'; list: Array<[number, Answer | { failed: string }]> }
+  | { t: 'answers'; list: Array<[number, Answer | Failure]> }
   | { t: 'closed' }
   | { t: 'fatal'; message: string };
+
+/** A 5xx on the worker, as it crosses to the main thread (an Error does not survive the copy). */
+interface Failure {
+  failed: { message: string; code?: string; stack?: string };
+}
+
+const toFailure = (error: unknown): Failure => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { failed: { message: e.message, code: (e as { code?: string }).code, stack: e.stack } };
+};
+
+const fromFailure = ({ failed }: Failure): Error =>
+  Object.assign(new Error(failed.message), { code: failed.code, stack: `${failed.stack ?? failed.message}\n    (on the ingest worker)` });
 
 /**
  * Collects items and hands them over together: `setImmediate`, after this event-loop turn
@@ -31,7 +44,7 @@ type FromWorker =
  * its promise chains are done (the answers of one commit, which must not wait behind the
  * next batch).
  */
-function perTurn<T>(send: (items: T[]) => void, later: (f: () => void) => void, max = Infinity): (item: T) => void {
+function perTurn<T>(send: (items: T[]) => void, later: (f: () => void) => void, max = Infinity): { add(item: T): void; flush(): void } {
   let items: T[] = [];
   let scheduled = false;
   const flush = () => {
@@ -39,16 +52,19 @@ function perTurn<T>(send: (items: T[]) => void, later: (f: () => void) => void, 
     items = [];
     if (all.length > 0) send(all);
   };
-  return (item) => {
-    items.push(item);
-    if (items.length >= max) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      later(() => {
-        scheduled = false;
-        flush();
-      });
-    }
+  return {
+    add(item) {
+      items.push(item);
+      if (items.length >= max) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        later(() => {
+          scheduled = false;
+          flush();
+        });
+      }
+    },
+    flush,
   };
 }
 
@@ -82,13 +98,14 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
         for (const [id, a] of m.list) {
           const w = waiting.get(id);
           waiting.delete(id);
-          if ('failed' in a) w?.reject(new Error(a.failed));
+          if ('failed' in a) w?.reject(fromFailure(a));
           else w?.resolve(a);
         }
       } else if (m.t === 'closed') closed?.();
       else if (m.t === 'fatal') rejectStart(new Error(`ingest worker: ${m.message}`));
     });
     worker.on('error', (error) => {
+      console.error('linktrail: the ingest worker failed:', error);
       rejectStart(error);
       failAll(error);
     });
@@ -109,12 +126,14 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
         new Promise<Answer>((resolve, reject) => {
           const id = nextId++;
           waiting.set(id, { resolve, reject });
-          send([id, request]);
+          send.add([id, request]);
         }),
       forgetSite: (site) => post({ t: 'forget', site }),
       close: () =>
         new Promise<void>((resolve) => {
           closed = resolve;
+          // What waits for this turn's message goes first: the worker answers all it received.
+          send.flush();
           post({ t: 'close' });
         }),
     };
@@ -128,22 +147,30 @@ async function serve(setup: Setup): Promise<void> {
   // fsync per turn beats several (eager commits measured 5 to 15% slower).
   const store = createSqliteStore(setup.file, setup.sync, { eagerAt: setup.sync === 'commit' ? EAGER_AT : undefined });
   const ingest = await createPublicIngest({ store, cookieSecret: setup.cookieSecret });
-  const reply = perTurn<[number, Answer | { failed: string }]>(
-    (list) => port.postMessage({ t: 'answers', list } satisfies FromWorker),
-    process.nextTick,
-  );
+  const reply = perTurn<[number, Answer | Failure]>((list) => port.postMessage({ t: 'answers', list } satisfies FromWorker), process.nextTick);
+  // Requests not answered yet: closing waits until the last answer has gone.
+  let running = 0;
+  let idle: (() => void) | null = null;
+  const answered = (id: number, answer: Answer | Failure) => {
+    reply.add([id, answer]);
+    // After the answers' own nextTick: they leave first.
+    if (--running === 0 && idle) process.nextTick(idle);
+  };
   port.on('message', (m: ToWorker) => {
     if (m.t === 'run') {
       for (const [id, request] of m.list) {
+        running++;
         ingest.run(request).then(
-          (a) => reply([id, a]),
-          (error: unknown) => reply([id, { failed: error instanceof Error ? error.message : String(error) }]),
+          (a) => answered(id, a),
+          (error: unknown) => answered(id, toFailure(error)),
         );
       }
     } else if (m.t === 'forget') ingest.forgetSite(m.site);
     else {
-      // Everything received is queued already: drain it to disk, then go.
-      void store.close().then(() => {
+      // Everything received is queued already: drain it to disk, answer it all, then go.
+      const allAnswered = new Promise<void>((resolve) => (running === 0 ? resolve() : (idle = resolve)));
+      void Promise.all([store.close(), allAnswered]).then(() => {
+        reply.flush();
         port.postMessage({ t: 'closed' } satisfies FromWorker);
         port.close();
       });
