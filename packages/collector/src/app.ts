@@ -7,7 +7,7 @@ import { createMailer } from './mail.js';
 import { registerDocs } from './openapi.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
 import { requestForLog } from './log.js';
-import { createPublicIngest, type PublicIngest } from './public-ingest.js';
+import { createPublicIngest, writingThrough, type PublicIngest } from './public-ingest.js';
 import { installValidators } from './validation.js';
 import { conversionRoutes } from './routes/api/conversions.js';
 import { hitRoutes } from './routes/api/hits.js';
@@ -74,7 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 16 * 1024,
     trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,
   });
-  const store = options.store;
+  // With the ingest worker, the file has one writer: the worker's connection.
+  const store = options.ingest ? writingThrough(options.ingest, options.store) : options.store;
   installErrorHandler(app);
   installValidators(app);
   const limits = await registerLimits(app, options.rateLimits);

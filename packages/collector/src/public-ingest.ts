@@ -82,7 +82,28 @@ export type PublicRequest =
   /** A shortlink followed (or fetched by a preview bot). */
   | { kind: 'click'; click: ClickRecord }
   /** A server postback, normalised by the route. */
-  | { kind: 'postback'; site: Site; record: ConversionRecord; sig: string | undefined };
+  | { kind: 'postback'; site: Site; record: ConversionRecord; sig: string | undefined }
+  /** One of the API's writes (writingThrough). */
+  | { kind: 'store'; method: StoreWrite; args: unknown[] };
+
+/** The store's writes that are not traffic: the API's, rarer, but on the same single writer. */
+export const STORE_WRITES = [
+  'setSetting', 'initSetting', 'createSite', 'setSiteToken', 'updateSiteSettings', 'createEvent',
+  'createAffiliate', 'setAffiliateToken', 'createCode', 'setOrderStatus', 'setScanned',
+] as const;
+export type StoreWrite = (typeof STORE_WRITES)[number];
+
+/**
+ * `store` with every write made by `ingest` (the worker's connection), reads as they are: so
+ * the main thread never waits on the file's write lock (busy_timeout would block its event
+ * loop while the worker commits).
+ */
+export function writingThrough(ingest: PublicIngest, store: Store): Store {
+  const writes = Object.fromEntries(
+    STORE_WRITES.map((method) => [method, async (...args: unknown[]) => (await ingest.run({ kind: 'store', method, args })).value]),
+  );
+  return { ...store, ...writes } as Store;
+}
 
 /** The outcome: an error (a 4xx with its code and message) or what to answer. */
 export interface Answer {
@@ -94,6 +115,8 @@ export interface Answer {
   accepted?: number;
   /** A postback's conversion, as stored (`status` 201 when new, 200 when a repeat). */
   conversion?: StoredConversion;
+  /** What a store write answered. */
+  value?: unknown;
 }
 
 export interface PublicIngest {
@@ -191,6 +214,11 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
         if (request.kind === 'click') {
           await store.recordClick(request.click);
           return { status: 200 };
+        }
+        if (request.kind === 'store') {
+          if (!STORE_WRITES.includes(request.method)) throw new Error(`not a store write: ${String(request.method)}`);
+          const write = store[request.method] as (...args: unknown[]) => Promise<unknown>;
+          return { status: 200, value: await write(...request.args) };
         }
         const { created, conversion } = await recordConversion(store, request.site, request.record, request.sig);
         return { status: created ? 201 : 200, conversion };

@@ -21,6 +21,8 @@ async function play(mode: 'worker' | 'main') {
   const file = join(dir, `${mode}.db`);
   const store = createSqliteStore(file, 'commit');
   const ingest = mode === 'worker' ? await startIngestWorker({ file, sync: 'commit', cookieSecret: SECRET }) : undefined;
+  const changes = () => store.db.prepare('SELECT total_changes()').pluck().get() as number;
+  const changesBefore = changes();
   let now = Date.UTC(2026, 5, 1, 12);
   const app = await buildApp({ store, ingest, adminToken: ADMIN, cookieSecret: SECRET, now: () => now, rateLimits: { publicPerMinute: 0 } });
   const call = (method: 'GET' | 'POST', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
@@ -76,6 +78,8 @@ async function play(mode: 'worker' | 'main') {
 
   const report = (await call('GET', '/api/sites/acme/report?by=code', undefined, auth)).json();
   const conversion = (await call('GET', '/api/sites/acme/conversions/A1', undefined, auth)).json();
+  // Rows the main thread's own connection changed: none when the worker is the one writer.
+  const mainWrites = changes() - changesBefore;
   await app.close();
   const db = new Database(file, { readonly: true });
   const rows = {
@@ -85,13 +89,30 @@ async function play(mode: 'worker' | 'main') {
     clicks: db.prepare('SELECT code, kind, vid FROM clicks ORDER BY ts, kind').all(),
   };
   db.close();
-  return { seen, report, link: conversion.attribution.link?.code, rows };
+  return { seen, report, link: conversion.attribution.link?.code, rows, mainWrites };
 }
 
 describe('the ingest worker', () => {
+  it('answers every request still in flight when closed, and stores each', async () => {
+    const file = join(dir, 'close.db');
+    const store = createSqliteStore(file, 'disk');
+    const ingest = await startIngestWorker({ file, sync: 'disk', cookieSecret: SECRET });
+    const click = (i: number) => ({ siteId: 'acme', cid: `close-test-click-${i}`, ts: Date.now(), vid: null, code: 'mia', event: null, kind: 'click' as const });
+    // Some already sent to the worker, the last ones still waiting for this turn's message.
+    const answers = Array.from({ length: 20 }, (_, i) => ingest.run({ kind: 'click', click: click(i) }));
+    await ingest.close();
+    expect((await Promise.allSettled(answers)).map((a) => a.status)).toEqual(Array(20).fill('fulfilled'));
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM clicks').pluck().get()).toBe(20);
+    db.close();
+  });
+
   it('answers and stores exactly what the main thread does, and drains on close', async () => {
     const worker = await play('worker');
     const main = await play('main');
+    expect(worker.mainWrites).toBe(0);
+    expect(main.mainWrites).toBeGreaterThan(10);
     expect(worker.seen).toEqual(main.seen);
     expect(worker.rows).toEqual(main.rows);
     expect(worker.report).toEqual(main.report);
