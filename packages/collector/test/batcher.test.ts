@@ -1,4 +1,7 @@
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBatcher } from '../src/db/batcher.js';
 
@@ -39,6 +42,29 @@ describe('group commit (batcher)', () => {
     expect(flushed).toEqual([[1, 2], [3, 4]]);
     await batcher.drain();
     db.close();
+  });
+
+  it('when the write lock never comes, fails the batch once instead of waiting twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linktrail-busy-'));
+    const holder = new Database(join(dir, 'busy.db'));
+    holder.pragma('journal_mode = WAL');
+    holder.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    const db = new Database(join(dir, 'busy.db'));
+    db.pragma('busy_timeout = 100');
+    let rollbacks = 0;
+    const batcher = createBatcher(db, undefined, { rollback: () => rollbacks++ });
+    holder.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    const result = await batcher.enqueue(() => db.prepare('INSERT INTO t (x) VALUES (1)').run()).catch((error: unknown) => error);
+    const waited = Date.now() - started;
+    holder.exec('ROLLBACK');
+    expect(result).toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(rollbacks).toBe(1);
+    expect(waited).toBeLessThan(190);
+    await batcher.drain();
+    db.close();
+    holder.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('with eagerAt, commits each time that many jobs wait, and the rest after the turn', async () => {

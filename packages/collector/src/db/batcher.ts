@@ -103,7 +103,10 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
     try {
       try {
         run(false);
-      } catch {
+      } catch (error) {
+        // The write lock never came (busy_timeout spent): no job ran, and a replay would
+        // wait as long again.
+        if ((error as { code?: string }).code === 'SQLITE_BUSY') throw error;
         // A job failed (the batch rolled back): again, each job alone in its savepoint.
         rollback();
         run(true);
