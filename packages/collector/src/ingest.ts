@@ -50,10 +50,13 @@ export function platformHosts(site: Site): string[] {
   return hosts;
 }
 
-/** (site, visitor) as a 52-bit number: two 32-bit FNV-1a hashes with different seeds. */
+// Seeds drawn per process, so no one can craft an id that shares another visitor's key.
+const [SEED_A, SEED_B] = crypto.getRandomValues(new Uint32Array(2)) as unknown as [number, number];
+
+/** (site, visitor) as a 52-bit number: two 32-bit FNV-1a-style hashes with secret seeds. */
 export function visitorKey(siteId: string, vid: string): number {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
+  let a = SEED_A;
+  let b = SEED_B;
   const mix = (c: number) => {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
