@@ -8,6 +8,14 @@ import type { SqliteAccess } from './sqlite-access.js';
 
 const DAY_MS = 86_400_000;
 
+const INSERTED = [
+  'site_id', 'order_id', 'ts', 'event', 'type', 'currency', 'value_minor', 'tickets', 'customer',
+  'new_customer', 'vid', 'cid', 'link_code', 'link_affiliate', 'link_cid', 'link_ts', 'channel', 'source',
+  'utm_source', 'utm_medium', 'utm_campaign', 'rule', 'candidates', 'created_at',
+] as const;
+const INSERT_CONVERSION = `INSERT INTO conversions (${INSERTED.join(', ')})
+  VALUES (${INSERTED.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`;
+
 type ConversionMethods = Pick<Store, 'recordConversion' | 'getConversion' | 'setOrderStatus' | 'setScanned'>;
 
 /** `rollup` collects the batch's order-rollup changes (flushed by the store before COMMIT). */
@@ -93,16 +101,11 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           utm_medium: utm.medium, utm_campaign: utm.campaign, rule: attribution.rule,
           candidates: JSON.stringify(attribution.candidates), created_at: Date.now(), scanned: 0,
         };
-        // Idempotent per order: a repeat changes nothing and answers the stored one.
+        // Idempotent per order: a repeat changes nothing and answers the stored one. Bound by
+        // position (by name, better-sqlite3 looks up each of the 24 names on the object).
         const inserted = run(
-          `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
-             new_customer, vid, cid, link_code, link_affiliate, link_cid, link_ts, channel, source,
-             utm_source, utm_medium, utm_campaign, rule, candidates, created_at)
-           VALUES (@site_id, @order_id, @ts, @event, @type, @currency, @value_minor, @tickets, @customer,
-             @new_customer, @vid, @cid, @link_code, @link_affiliate, @link_cid, @link_ts, @channel, @source,
-             @utm_source, @utm_medium, @utm_campaign, @rule, @candidates, @created_at)
-           ON CONFLICT DO NOTHING`,
-          row,
+          INSERT_CONVERSION,
+          ...INSERTED.map((c) => row[c]),
         );
         if (inserted.changes === 0) return { created: false, conversion: readConversion(conv.siteId, conv.order)! };
         conv.items.forEach((item, idx) =>
