@@ -8,7 +8,6 @@ import { sendsGpc } from '../gpc.js';
 import { collectBody, throwIfError, type Client } from '../public-ingest.js';
 import { rawVid, sendVid } from '../visitor-cookie.js';
 
-
 export function clientOf(request: FastifyRequest): Client {
   const h = request.headers;
   return {
