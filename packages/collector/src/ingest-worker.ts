@@ -144,8 +144,9 @@ async function serve(setup: Setup): Promise<void> {
   const port = parentPort!;
   // Without the fsync, a commit per 16 waiting jobs lets answers stream back while the main
   // thread still reads the rest of a wave (+20 to 25% pageviews/s, measured); with it, one
-  // fsync per turn beats several (eager commits measured 5 to 15% slower).
-  const store = createSqliteStore(setup.file, setup.sync, { eagerAt: setup.sync === 'commit' ? EAGER_AT : undefined });
+  // fsync per turn beats several (eager commits measured 5 to 15% slower). The fsync blocks
+  // this thread: its answers are what everything else waits for.
+  const store = createSqliteStore(setup.file, setup.sync, { eagerAt: setup.sync === 'commit' ? EAGER_AT : undefined, blockingSync: true });
   const ingest = await createPublicIngest({ store, cookieSecret: setup.cookieSecret });
   const reply = perTurn<[number, Answer | Failure]>((list) => port.postMessage({ t: 'answers', list } satisfies FromWorker), process.nextTick);
   // Requests not answered yet: closing waits until the last answer has gone.

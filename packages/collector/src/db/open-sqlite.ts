@@ -15,8 +15,8 @@ export function openSqlite(file: string): { db: Sqlite; wal: boolean } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
-  // NORMAL in WAL mode: a commit reaches the OS without blocking the event loop on fsync;
-  // the batcher fsyncs the WAL off-thread before it acknowledges. FULL where there is no WAL.
+  // NORMAL in WAL mode: a commit reaches the OS without an fsync; the batcher then fsyncs the
+  // WAL (wal-sync.ts) before it acknowledges. FULL where there is no WAL.
   db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -30,10 +30,14 @@ function isUniqueViolation(error: unknown): boolean {
 
 const CONFLICT: Conflict = { conflict: true };
 
-/** `eagerAt`: see BatchHooks (the ingest worker's writer sets it). */
-export function createSqliteStore(file: string, sync: Durability = 'disk', options: { eagerAt?: number } = {}): Store & { db: Sqlite } {
+/** `eagerAt`: see BatchHooks; `blockingSync`: see wal-sync.ts (the ingest worker's writer sets both). */
+export function createSqliteStore(
+  file: string,
+  sync: Durability = 'disk',
+  options: { eagerAt?: number; blockingSync?: boolean } = {},
+): Store & { db: Sqlite } {
   const { db, wal } = openSqlite(file);
-  const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file) : noSync;
+  const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file, { blocking: options.blockingSync }) : noSync;
   // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
   const rollup = new RollupBatch();
   const rollupColumns = new Map<string, string[]>(

@@ -1,9 +1,15 @@
-// Durability off the event loop. SQLite runs with synchronous=NORMAL, so a COMMIT writes its
-// WAL frames to the OS (safe from kill -9 at once) without the fsync that FULL would block
-// the whole process on. This module makes them safe from power loss too: one fdatasync of
-// the WAL file on libuv's thread pool, and only then are the batch's requests acknowledged.
-// Same guarantee as synchronous=FULL (acknowledged = on disk), while the next batch is parsed.
-import { closeSync, fdatasync, openSync, statSync } from 'node:fs';
+// Durability after the COMMIT. SQLite runs with synchronous=NORMAL, so a COMMIT writes its
+// WAL frames to the OS (safe from kill -9 at once) without an fsync. This module makes them
+// safe from power loss too: one fdatasync of the WAL file, and only then are the batch's
+// requests acknowledged. Same guarantee as synchronous=FULL (acknowledged = on disk), with
+// fdatasync where SQLite would call fsync (the WAL is rewritten in place: its size seldom
+// changes, its mtime need not reach the disk), and a choice of where to wait:
+// - on libuv's thread pool (the default), for a thread that also answers HTTP: the event
+//   loop parses the next batch meanwhile;
+// - `blocking`, for the ingest worker, which has nothing more urgent than these answers: on a
+//   busy thread, the thread pool's completion waits behind whatever runs when it lands
+//   (measured: +20% orders/s and +8% pageviews/s when the worker waits instead).
+import { closeSync, fdatasync, fdatasyncSync, openSync, statSync } from 'node:fs';
 
 export interface WalSync {
   /** Calls back once everything committed before this call is on disk. */
@@ -14,7 +20,7 @@ export interface WalSync {
 /** For a database without a file (":memory:"), durability is moot: answer at once. */
 export const noSync: WalSync = { sync: (done) => queueMicrotask(() => done(null)), close() {} };
 
-export function createWalSync(dbFile: string): WalSync {
+export function createWalSync(dbFile: string, { blocking = false } = {}): WalSync {
   const path = `${dbFile}-wal`;
   let fd: number | null = null;
   let inode = -1;
@@ -37,7 +43,14 @@ export function createWalSync(dbFile: string): WalSync {
       } catch (error) {
         return queueMicrotask(() => done(error as Error));
       }
-      fdatasync(handle, (error) => done(error));
+      if (!blocking) return fdatasync(handle, (error) => done(error));
+      let error: Error | null = null;
+      try {
+        fdatasyncSync(handle);
+      } catch (e) {
+        error = e as Error;
+      }
+      queueMicrotask(() => done(error));
     },
     close() {
       if (fd !== null) closeSync(fd);
