@@ -33,8 +33,8 @@ export interface BatchHooks {
   maxBatch?: number;
   /**
    * Commit as soon as this many jobs wait, without waiting for the end of the turn. Default:
-   * never. For the ingest worker without the fsync: requests arrive in chunks while the other
-   * thread is still reading the rest of a wave, and their answers can go back meanwhile.
+   * never. For the ingest worker: requests arrive in chunks while the other thread is still
+   * reading the rest of a wave, and their answers can go back meanwhile.
    */
   eagerAt?: number;
 }
