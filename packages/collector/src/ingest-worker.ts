@@ -74,9 +74,10 @@ const CHUNK = 8;
 const YOUNG_MB = 8;
 /**
  * Jobs that make the worker commit before its turn ends, so the first answers of a wave go
- * back while the main thread still reads the rest. Measured (wrk, 50 connections): without
- * the fsync, 16 (+20 to 25% pageviews/s over one commit per turn); with it, each commit also
- * waits for a sync, so larger: 32 (+10 to 20%; 16 and 20 were slower than one per turn).
+ * back while the main thread still reads the rest. Measured (wrk, 50 connections, a person's
+ * pageviews unless said): without the fsync, 16 (+20 to 25% over one commit per turn, bot
+ * pageviews); with it, each commit also waits for a sync, so larger: 32 (+8% pageviews/s,
+ * orders within noise; 16 was 7 to 11% slower than one per turn, 24 and 48 in between).
  */
 const EAGER_AT: Record<Durability, number> = { commit: 16, disk: 32 };
 
@@ -147,8 +148,17 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
 
 async function serve(setup: Setup): Promise<void> {
   const port = parentPort!;
-  // The fsync blocks this thread: its answers are what everything else waits for.
-  const store = createSqliteStore(setup.file, setup.sync, { eagerAt: EAGER_AT[setup.sync], blockingSync: true });
+  // The fsync blocks this thread: its answers are what everything else waits for. When one
+  // fails, nothing more can be acknowledged (batcher.ts): once the failed batch's answers
+  // have gone, the worker ends, and with it the process (a supervisor starts it again).
+  const store = createSqliteStore(setup.file, setup.sync, {
+    eagerAt: EAGER_AT[setup.sync],
+    blockingSync: true,
+    onSyncFailure: (error) => {
+      console.error(`linktrail: ${error.message}`);
+      setImmediate(() => process.exit(1));
+    },
+  });
   const ingest = await createPublicIngest({ store, cookieSecret: setup.cookieSecret });
   const reply = perTurn<[number, Answer | Failure]>((list) => port.postMessage({ t: 'answers', list } satisfies FromWorker), process.nextTick);
   // Requests not answered yet: closing waits until the last answer has gone.

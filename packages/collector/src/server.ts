@@ -21,7 +21,15 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const store = config.databaseUrl ? await openPostgres(config.databaseUrl) : createSqliteStore(config.dbFile, config.sync);
+  // A failed fsync ends the process (batcher.ts): what is in flight is answered, then exit 1.
+  let close = async () => {};
+  const onSyncFailure = (error: Error) => {
+    console.error(`linktrail: ${error.message}; stopping`);
+    void close().finally(() => process.exit(1));
+  };
+  const store = config.databaseUrl
+    ? await openPostgres(config.databaseUrl)
+    : createSqliteStore(config.dbFile, config.sync, { onSyncFailure });
   // Keep the cookie secret across restarts and processes, or visitors would lose their id:
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));
@@ -47,6 +55,7 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
   });
 
+  close = () => app.close();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

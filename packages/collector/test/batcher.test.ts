@@ -86,4 +86,95 @@ describe('group commit (batcher)', () => {
     await batcher.drain();
     db.close();
   });
+
+  /** A WalSync whose syncs the test answers by hand, in the order they were asked for. */
+  const manualSync = () => {
+    const pending: Array<(error: Error | null) => void> = [];
+    return { pending, wal: { sync: (done: (error: Error | null) => void) => void pending.push(done), close() {} } };
+  };
+  const settled = <T,>(p: Promise<T>) => {
+    const state = { done: false, error: undefined as unknown };
+    p.then(
+      () => (state.done = true),
+      (error: unknown) => ((state.done = true), (state.error = error)),
+    );
+    return state;
+  };
+
+  it('answers a job only after the fsync that follows its commit', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    const { pending, wal } = manualSync();
+    const batcher = createBatcher(db, wal, { eagerAt: 2 });
+    const jobs = [1, 2].map((x) => settled(batcher.enqueue(() => db.prepare('INSERT INTO t (x) VALUES (?)').run(x))));
+    // Committed at once (eagerAt), the sync asked for, nobody answered yet.
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2);
+    expect(pending).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(jobs.map((j) => j.done)).toEqual([false, false]);
+    pending[0]!(null);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(jobs).toEqual([{ done: true, error: undefined }, { done: true, error: undefined }]);
+    await batcher.drain();
+    db.close();
+  });
+
+  it('after a failed fsync, acknowledges nothing more: later syncs do not count, later writes are refused', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    const { pending, wal } = manualSync();
+    const failures: Error[] = [];
+    const batcher = createBatcher(db, wal, { eagerAt: 1, onSyncFailure: (error) => failures.push(error) });
+    const insert = (x: number) => () => db.prepare('INSERT INTO t (x) VALUES (?)').run(x);
+    // Three batches: two syncs running (the most at once), the third batch waiting for one.
+    const a = settled(batcher.enqueue(insert(1)));
+    const b = settled(batcher.enqueue(insert(2)));
+    const c = settled(batcher.enqueue(insert(3)));
+    expect(pending).toHaveLength(2);
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    pending[0]!(eio);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.error).toBe(eio);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: 'WAL_SYNC_FAILED', cause: eio });
+    expect(failures[0]!.message).toMatch(/could not be synced to disk \(EIO: i\/o error, fdatasync\)/);
+    // Syncs that succeed after the failure may sit over pages the kernel dropped: the batches
+    // they cover stay stored, but unacknowledged.
+    expect(pending).toHaveLength(3);
+    pending[1]!(null);
+    pending[2]!(null);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(b.error).toBe(failures[0]);
+    expect(c.error).toBe(failures[0]);
+    // A new write is refused without running.
+    let ran = false;
+    const d = await batcher.enqueue(() => (ran = true)).catch((error: unknown) => error);
+    expect(d).toBe(failures[0]);
+    expect(ran).toBe(false);
+    expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(3);
+    expect(failures).toHaveLength(1);
+    await batcher.drain();
+    db.close();
+  });
+
+  it('refuses the jobs still queued when a sync fails', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    const { pending, wal } = manualSync();
+    const batcher = createBatcher(db, wal);
+    const a = settled(batcher.enqueue(() => db.prepare('INSERT INTO t (x) VALUES (1)').run()));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pending).toHaveLength(1);
+    // Queued in this turn, to be committed after it: the failure comes first.
+    const ran: number[] = [];
+    const later = settled(batcher.enqueue(() => ran.push(2)));
+    pending[0]!(new Error('EIO'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.error).toMatchObject({ message: 'EIO' });
+    expect(later.error).toMatchObject({ code: 'WAL_SYNC_FAILED' });
+    expect(ran).toEqual([]);
+    await batcher.drain();
+    db.close();
+  });
 });

@@ -5,7 +5,7 @@
 // SIGTERM drains and exits 0. Runs on the suite's store: SQLite, or PostgreSQL when
 // LINKTRAIL_TEST_DATABASE_URL is set.
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -151,4 +151,28 @@ describe('durability of the collector process', () => {
     expect(acks(acked)).toBeGreaterThanOrEqual(before);
     expect(await missing(db, acked, 'fest')).toEqual([]);
   });
+
+  // A failed fsync must end the writer (batcher.ts): a WAL file removed under the running
+  // collector is one that can be had for real; every later commit would go to a file that is gone.
+  it.skipIf(PG_URL).each<Record<string, string>>([{}, { LINKTRAIL_INGEST_THREAD: 'main' }])(
+    'stops acknowledging and exits 1 when the write-ahead log can no longer be synced (%j)',
+    async (env) => {
+      const db = (await freshDb(`walgone-${env.LINKTRAIL_INGEST_THREAD ?? 'worker'}`)) as { file: string };
+      const server = await start(db, env);
+      await createSite(server.url, 'acme');
+      const pageview = (vid: string) =>
+        fetch(`${server.url}/collect`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' },
+          body: JSON.stringify({ site: 'acme', vid, url: 'https://acme.example.com/e/fest' }),
+        }).then((r) => r.status, () => 'no answer');
+      expect(await pageview('visitor-before')).toBe(204);
+      unlinkSync(`${db.file}-wal`);
+      const after = await pageview('visitor-after');
+      expect(after === 'no answer' || (typeof after === 'number' && after >= 500)).toBe(true);
+      expect(await server.exited).toEqual({ code: 1, signal: null });
+      expect(server.output()).toMatch(/the write-ahead log could not be synced to disk \(ENOENT/);
+    },
+  );
 });
+

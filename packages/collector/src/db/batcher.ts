@@ -5,7 +5,12 @@
 // job fails alone (jobs must therefore be safe to run twice: all they do is in the database
 // or in state that `rollback` resets). A job's promise settles only after its
 // COMMIT and the fsync that follows it (wal-sync.ts), so an acknowledgement always means
-// "on disk". The event loop never waits on the disk: it parses the next batch meanwhile.
+// "on disk". With the fsync on libuv's thread pool, the event loop parses the next batch
+// meanwhile; the ingest worker waits for it instead (wal-sync.ts says why).
+// A failed fsync is the end of this writer: the kernel may have dropped the pages it could
+// not write, so a later fsync could succeed over a hole. As PostgreSQL does since
+// "fsyncgate", nothing more is acknowledged; the process should stop, and SQLite recovers
+// what reached the disk when it starts again.
 import type { Sqlite } from './open-sqlite.js';
 import { noSync, type WalSync } from './wal-sync.js';
 
@@ -37,6 +42,11 @@ export interface BatchHooks {
    * reading the rest of a wave, and their answers can go back meanwhile.
    */
   eagerAt?: number;
+  /**
+   * Called once, when an fsync fails (after the batch's jobs are rejected): the batcher
+   * then refuses every write. Default: nothing more (the owner may stop the process).
+   */
+  onSyncFailure?: (error: Error) => void;
 }
 
 export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHooks = {}): Batcher {
@@ -50,17 +60,27 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
   const inSavepoint = db.transaction((run: () => unknown) => run());
 
   // A committed batch starts its fsync at once, so it seldom waits behind another's; past
-  // MAX_SYNCS running (libuv's pool is small), batches wait and share the next one. An fsync
-  // covers everything committed before it began.
+  // MAX_SYNCS running (on libuv's pool, which is small), batches wait and share the next one.
+  // An fsync covers everything committed before it began.
   let syncing = 0;
   let unsynced: Array<(error: Error | null) => void> = [];
+  let failed: Error | null = null;
   const startSync = () => {
     const settle = unsynced;
     unsynced = [];
     syncing++;
     wal.sync((error) => {
       syncing--;
-      for (const s of settle) s(error);
+      if (error && !failed) {
+        failed = Object.assign(new Error(`the write-ahead log could not be synced to disk (${error.message}): no write is accepted until the collector restarts`), {
+          code: 'WAL_SYNC_FAILED',
+          cause: error,
+        });
+        for (const s of settle) s(error);
+        hooks.onSyncFailure?.(failed);
+      } else {
+        for (const s of settle) s(failed ?? error);
+      }
       if (unsynced.length > 0 && syncing < MAX_SYNCS) startSync();
       settleIdle();
     });
@@ -70,6 +90,12 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
     scheduled = false;
     // An eager flush may have taken everything before this turn's scheduled one came.
     if (queue.length === 0) return settleIdle();
+    if (failed) {
+      const refused = queue;
+      queue = [];
+      for (const job of refused) job.reject(failed);
+      return settleIdle();
+    }
     flushing = true;
     try {
       commitSome();
@@ -148,6 +174,7 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
   return {
     enqueue<T>(run: () => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
+        if (failed) return reject(failed);
         queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
         if (queue.length >= eagerAt && !flushing) flush();
         else if (!scheduled) {

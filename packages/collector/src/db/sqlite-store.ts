@@ -30,11 +30,14 @@ function isUniqueViolation(error: unknown): boolean {
 
 const CONFLICT: Conflict = { conflict: true };
 
-/** `eagerAt`: see BatchHooks; `blockingSync`: see wal-sync.ts (the ingest worker's writer sets both). */
+/**
+ * `eagerAt`, `onSyncFailure`: see BatchHooks; `blockingSync`: wait for the WAL's fsync on this
+ * thread (wal-sync.ts; default false: on libuv's thread pool).
+ */
 export function createSqliteStore(
   file: string,
   sync: Durability = 'disk',
-  options: { eagerAt?: number; blockingSync?: boolean } = {},
+  options: { eagerAt?: number; blockingSync?: boolean; onSyncFailure?: (error: Error) => void } = {},
 ): Store & { db: Sqlite } {
   const { db, wal } = openSqlite(file);
   const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file, { blocking: options.blockingSync }) : noSync;
@@ -64,7 +67,12 @@ export function createSqliteStore(
       rollup.clear();
     }
   };
-  const batcher = createBatcher(db, walSync, { beforeCommit: flushRollups, rollback: () => rollup.clear(), eagerAt: options.eagerAt });
+  const batcher = createBatcher(db, walSync, {
+    beforeCommit: flushRollups,
+    rollback: () => rollup.clear(),
+    eagerAt: options.eagerAt,
+    onSyncFailure: options.onSyncFailure,
+  });
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
