@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAutomated } from '../src/bots.js';
 import { BROWSER_UA, EVENT_URL, json, pageview, report, rowFor, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
@@ -82,18 +81,5 @@ describe('bots, crawlers and headless browsers', () => {
     const landing = String(res.headers.location);
     await pageview(t, { vid: 'visitor-aaaa', url: landing }, headless);
     expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ clicks: 0, previews: 1, visits: 0 });
-  });
-});
-
-describe('isAutomated keeps recent verdicts', () => {
-  it('answers a repeated User-Agent as the first time, past its bound and for over-long strings', () => {
-    const bot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
-    expect([isAutomated(CHROME), isAutomated(bot), isAutomated(CHROME), isAutomated(bot)]).toEqual([false, true, false, true]);
-    // More distinct strings than it keeps: the oldest go, verdicts stay right.
-    for (let i = 0; i < 3000; i++) expect(isAutomated(`${CHROME} build/${i}`)).toBe(false);
-    expect([isAutomated(CHROME), isAutomated(bot), isAutomated(`${CHROME} build/0`)]).toEqual([false, true, false]);
-    const long = `${CHROME} ${'x'.repeat(600)}`;
-    expect([isAutomated(long), isAutomated(long), isAutomated(`${bot} ${'x'.repeat(600)}`)]).toEqual([false, false, true]);
-    expect([isAutomated(''), isAutomated(null), isAutomated(undefined)]).toEqual([true, true, true]);
   });
 });
