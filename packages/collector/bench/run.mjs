@@ -66,19 +66,32 @@ request = function()
   return wrk.format("GET", "/p.gif?site=bench&order=" .. prefix .. tid .. "-" .. n ..
     "&value=45.00&currency=EUR&event=fest&item=day-pass:1:45.00", { ["User-Agent"] = "${UA}" })
 end`,
-  // Every request a new visitor (a new visit row too), as a busy page sees.
+  // Every request a new visitor (a new visit row too), as a busy page sees, with a random id
+  // as the script makes (22 base64url characters): sequential ids would land side by side in
+  // the per-visitor index and hide its cost (measured: 21% more pageviews/s, a third of the
+  // bytes written).
   collect: `
-local n = 0
+local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 function setup(thread) thread:set("tid", math.random(1, 2^30)) end
+local function vid()
+  local t = {}
+  for i = 1, 22 do
+    local k = math.random(1, 64)
+    t[i] = chars:sub(k, k)
+  end
+  return table.concat(t)
+end
 request = function()
-  n = n + 1
-  local body = '{"site":"bench","vid":"v' .. prefix .. tid .. "x" .. n ..
+  local body = '{"site":"bench","vid":"' .. vid() ..
     '","url":"https://tickets.bench.example/e/fest?utm_source=newsletter&utm_medium=email","referrer":"https://mail.google.com/","nav":"navigate"}'
   return wrk.format("POST", "/collect", { ["Content-Type"] = "text/plain;charset=UTF-8", ["User-Agent"] = "${UA}" }, body)
 end`,
 };
 const common = `
-function init(args) prefix = args[1] end
+function init(args)
+  prefix = args[1]
+  math.randomseed(tid + os.time())
+end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('RESULT {"requests":%d,"us":%d,"p50":%d,"p99":%d,"status":%d,"socket":%d}\\n',
