@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createSqliteStore } from '../dist/db/sqlite-store.js';
 import * as rollupMigration from '../dist/db/migrations/0002-daily-rollups.js';
 import { ROLLUPS } from '../dist/rollups.js';
+import { attribute } from '../dist/attribution.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const DAY = 86_400_000;
@@ -77,5 +78,22 @@ await time('by=source, 30 days (rollup)', { dims: ['source'], from, to, event: n
 await time('by=code,channel, 30 days (no rollup: raw)', { dims: ['code', 'channel'], from, to, event: null }, 5);
 await time('by=code, 7 days (rollup)', { dims: ['code'], from: to - 7 * DAY, to, event: null });
 await time('by=code, 30 days to the millisecond (raw)', { dims: ['code'], from: from + 1, to: to - 1, event: null }, 5);
+
+// A conversion that names only a click id nobody has (what any page can send to /p.gif): it
+// must not read every visit to find out, or a few such pixels a second would stall ingest.
+let orders = 0;
+async function convert(label, cid, n = 25) {
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    const conv = { siteId: 's', order: `cid-only-${orders++}`, ts: to - DAY, event: null, type: 'purchase', currency: 'EUR', valueMinor: 100, tickets: 1, items: [], customer: null, vid: null, cid };
+    const s = process.hrtime.bigint();
+    await store.recordConversion(conv, 28, attribute);
+    runs.push(Number(process.hrtime.bigint() - s) / 1e6);
+  }
+  runs.sort((a, b) => a - b);
+  console.log(`${label.padEnd(44)} median ${runs[Math.floor(n / 2)].toFixed(2)} ms, p90 ${runs[Math.floor(0.9 * n)].toFixed(2)} ms (${n} runs, each with its commit)`);
+}
+await convert('conversion by an unknown touch click id', `t${(to - 2 * DAY).toString(36).padStart(9, '0')}AAAAAAAAAAAAAAAA`);
+await convert('conversion by an unknown custom click id', 'some-custom-click-id');
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // verdict), then decide whether it starts a visit and whether it is a click (SPEC §4).
 import { classify, readParams, TOUCH_CHANNELS, type Channel } from '@linktrail/tracker';
 import { badRequest } from './errors.js';
-import { randomId } from './ids.js';
+import { touchCid } from './ids.js';
 import type { HitInput } from './schemas/hit.js';
 import type { HitRecord, Site, Store } from './store.js';
 import { MINUTE } from './time.js';
@@ -105,7 +105,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       // A touch needs a click id: the shortlink's, the script's, or one minted here.
       // The shortlink's lt_cid is adopted only when well-formed (the script keeps 16-64 chars).
       const ltCid = params.ltCid && /^[\w-]{16,64}$/.test(params.ltCid) ? params.ltCid : null;
-      const cid = hit.cid ?? ltCid ?? (touch && !replay ? randomId(12) : null);
+      const cid = hit.cid ?? ltCid ?? (touch && !replay ? touchCid(ts) : null);
       const u = params.utm;
       const cap = (v: string | undefined) => withoutNul(v, 256);
       return {

@@ -84,6 +84,25 @@ describe('link attribution', () => {
     expect(a.link).toMatchObject({ code: 'mia', cid });
   });
 
+  it('a conversion known only by the click id of a search landing finds its visitor, who came from search', async () => {
+    const landing = json(await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.google.com/' }, { accept: 'application/json' }));
+    expect(landing).toMatchObject({ channel: 'search', touch: true });
+    t.clock.advance(3 * DAY);
+    // The page hands the touch's cid to checkout (linktrail('ready')); the shop's server posts it.
+    const a = await buy({ order: 'o1', cid: landing.cid });
+    expect(a).toMatchObject({ channel: 'search', source: 'google', rule: 'link:none channel:last_touch' });
+  });
+
+  it('a click id that names no stored click or touch is unattributed, whatever its form', async () => {
+    await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.google.com/' });
+    // A touch id shaped like ours with a time no visit has, and ids of other shapes.
+    const forged = `t${t.clock.now.toString(36).padStart(9, '0')}AAAAAAAAAAAAAAAA`;
+    for (const [order, cid] of [['o1', forged], ['o2', 'some-custom-click-id'], ['o3', 'tzzzzzzzzzAAAAAAAAAAAAAAAA']]) {
+      const a = await buy({ order, cid });
+      expect(a.channel).toBe('unattributed');
+    }
+  });
+
   it('an unknown visitor is unattributed', async () => {
     const a = await buy({ order: 'o1', vid: 'never-seen-1' });
     expect(a.link).toBeNull();

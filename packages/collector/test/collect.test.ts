@@ -178,7 +178,7 @@ describe("the collector's verdict", () => {
 
   it('mints a click id for a touch without one, and none for a platform page', async () => {
     const touch = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.google.com/' }, { accept: 'application/json' });
-    expect(json(touch)).toMatchObject({ channel: 'search', touch: true, cid: expect.stringMatching(/^[\w-]{16}$/) });
+    expect(json(touch)).toMatchObject({ channel: 'search', touch: true, cid: expect.stringMatching(/^t[0-9a-z]{9}[\w-]{16}$/) });
     const platform = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.example.com/' }, { accept: 'application/json' });
     expect(json(platform)).toMatchObject({ channel: 'platform', touch: false, cid: null });
   });
@@ -225,7 +225,7 @@ describe("the script tag's data-platform and data-param", () => {
 
   it('a malformed lt_cid is replaced by a minted click id', async () => {
     const res = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=mia&lt_cid=x` }, { accept: 'application/json' });
-    expect(json(res).cid).toMatch(/^[\w-]{16}$/);
+    expect(json(res).cid).toMatch(/^t[0-9a-z]{9}[\w-]{16}$/);
   });
 });
 

@@ -10,7 +10,7 @@ import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConve
 import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
-import { randomId } from '../ids.js';
+import { randomId, touchCidTime } from '../ids.js';
 import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
@@ -178,8 +178,10 @@ export async function writeConversion(
   if (!vid && conv.cid) {
     const byClick = await c.query('SELECT vid FROM clicks WHERE site_id = $1 AND cid = $2', [conv.siteId, conv.cid]);
     vid = str(byClick.rows[0]?.vid);
-    if (!vid) {
-      const byVisit = await c.query('SELECT vid FROM visits WHERE site_id = $1 AND cid = $2 LIMIT 1', [conv.siteId, conv.cid]);
+    // Another touch than a tracking-link click: found by the time its id carries (ids.ts).
+    const at = touchCidTime(conv.cid);
+    if (!vid && at !== null) {
+      const byVisit = await c.query('SELECT vid FROM visits WHERE site_id = $1 AND ts = $2 AND cid = $3 LIMIT 1', [conv.siteId, at, conv.cid]);
       vid = str(byVisit.rows[0]?.vid);
     }
     // Found through the click id: serialise with that visitor's writes before reading them.

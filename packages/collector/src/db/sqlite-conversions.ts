@@ -1,6 +1,7 @@
 // Conversions in SQLite: recorded once per (site, order) with their attribution decided in
 // the same transaction as the reads it is decided from; order life and door scans.
 import type { ClickCandidate, VisitCandidate } from '../attribution.js';
+import { touchCidTime } from '../ids.js';
 import type { RollupBatch } from '../rollups.js';
 import type { Store, StoredConversion } from '../store.js';
 import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
@@ -70,9 +71,11 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
       return write(() => {
         let vid = conv.vid;
         if (!vid && conv.cid) {
+          // A tracking-link click by its key; another touch by the time its id carries (ids.ts).
+          const at = touchCidTime(conv.cid);
           vid =
             str(get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid) ??
-            str(get('SELECT vid FROM visits WHERE site_id = ? AND cid = ? LIMIT 1', conv.siteId, conv.cid)?.vid);
+            (at === null ? null : str(get('SELECT vid FROM visits WHERE site_id = ? AND ts = ? AND cid = ? LIMIT 1', conv.siteId, at, conv.cid)?.vid));
         }
         const attribution = decide({
           ts: conv.ts,
