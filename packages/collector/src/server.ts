@@ -21,11 +21,12 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  // A failed fsync ends the process (batcher.ts): what is in flight is answered, then exit 1.
-  let close = async () => {};
+  // A failed fsync ends the process (batcher.ts), as it ends the ingest worker: the failed
+  // writes are answered (5xx) in this turn, then exit 1, without closing the database
+  // cleanly; SQLite recovers what reached the disk when the supervisor starts it again.
   const onSyncFailure = (error: Error) => {
     console.error(`linktrail: ${error.message}; stopping`);
-    void close().finally(() => process.exit(1));
+    setImmediate(() => process.exit(1));
   };
   const store = config.databaseUrl
     ? await openPostgres(config.databaseUrl)
@@ -55,7 +56,6 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
   });
 
-  close = () => app.close();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -157,6 +157,26 @@ describe('group commit (batcher)', () => {
     db.close();
   });
 
+  it('settles syncs in the order they started: a later success waits for an earlier failure, and fails with it', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');
+    const { pending, wal } = manualSync();
+    const batcher = createBatcher(db, wal, { eagerAt: 1 });
+    const a = settled(batcher.enqueue(() => db.prepare('INSERT INTO t (x) VALUES (1)').run()));
+    const b = settled(batcher.enqueue(() => db.prepare('INSERT INTO t (x) VALUES (2)').run()));
+    expect(pending).toHaveLength(2);
+    // The second fsync comes back first, and well: its batch still waits for the first.
+    pending[1]!(null);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([a.done, b.done]).toEqual([false, false]);
+    pending[0]!(Object.assign(new Error('EIO'), { code: 'EIO' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.error).toMatchObject({ code: 'EIO' });
+    expect(b.error).toMatchObject({ code: 'WAL_SYNC_FAILED' });
+    await batcher.drain();
+    db.close();
+  });
+
   it('refuses the jobs still queued when a sync fails', async () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (x INTEGER PRIMARY KEY)');

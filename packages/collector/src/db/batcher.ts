@@ -61,27 +61,33 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
 
   // A committed batch starts its fsync at once, so it seldom waits behind another's; past
   // MAX_SYNCS running (on libuv's pool, which is small), batches wait and share the next one.
-  // An fsync covers everything committed before it began.
-  let syncing = 0;
+  // An fsync covers everything committed before it began. Syncs settle in the order they
+  // started: a later one that succeeds while an earlier one is still out (or then fails) may
+  // sit behind a hole, so its batches wait for the earlier verdict.
+  const running: Array<{ settle: Array<(error: Error | null) => void>; done: boolean; error: Error | null }> = [];
   let unsynced: Array<(error: Error | null) => void> = [];
   let failed: Error | null = null;
   const startSync = () => {
-    const settle = unsynced;
+    const sync = { settle: unsynced, done: false, error: null as Error | null };
     unsynced = [];
-    syncing++;
+    running.push(sync);
     wal.sync((error) => {
-      syncing--;
-      if (error && !failed) {
-        failed = Object.assign(new Error(`the write-ahead log could not be synced to disk (${error.message}): no write is accepted until the collector restarts`), {
-          code: 'WAL_SYNC_FAILED',
-          cause: error,
-        });
-        for (const s of settle) s(error);
-        hooks.onSyncFailure?.(failed);
-      } else {
-        for (const s of settle) s(failed ?? error);
+      sync.done = true;
+      sync.error = error;
+      while (running.length > 0 && running[0]!.done) {
+        const { settle, error: e } = running.shift()!;
+        if (e && !failed) {
+          failed = Object.assign(new Error(`the write-ahead log could not be synced to disk (${e.message}): no write is accepted until the collector restarts`), {
+            code: 'WAL_SYNC_FAILED',
+            cause: e,
+          });
+          for (const s of settle) s(e);
+          hooks.onSyncFailure?.(failed);
+        } else {
+          for (const s of settle) s(failed ?? e);
+        }
       }
-      if (unsynced.length > 0 && syncing < MAX_SYNCS) startSync();
+      if (unsynced.length > 0 && running.length < MAX_SYNCS) startSync();
       settleIdle();
     });
   };
@@ -151,7 +157,7 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
         else job.reject(o.value);
       }),
     );
-    if (syncing < MAX_SYNCS) startSync();
+    if (running.length < MAX_SYNCS) startSync();
     next();
   };
 
@@ -165,7 +171,7 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
   };
 
   const settleIdle = () => {
-    if (scheduled || queue.length > 0 || syncing > 0 || unsynced.length > 0) return;
+    if (scheduled || queue.length > 0 || running.length > 0 || unsynced.length > 0) return;
     const waiting = idle;
     idle = [];
     for (const done of waiting) done();
@@ -184,7 +190,7 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
       });
     },
     drain() {
-      if (!scheduled && queue.length === 0 && syncing === 0 && unsynced.length === 0) return Promise.resolve();
+      if (!scheduled && queue.length === 0 && running.length === 0 && unsynced.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => idle.push(resolve));
     },
     get pending() {
