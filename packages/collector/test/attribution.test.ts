@@ -93,6 +93,32 @@ describe('link attribution', () => {
     expect(a).toMatchObject({ channel: 'search', source: 'google', rule: 'link:none channel:last_touch' });
   });
 
+  it('a conversion known only by a click id of its own that a server hit brought finds that visitor', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/sites/acme/hits',
+      headers: t.auth,
+      payload: { hits: [{ vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.google.com/', cid: 'shop-own-click-id-0001', ua: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' }] },
+    });
+    expect(res.statusCode).toBe(202);
+    t.clock.advance(DAY);
+    const a = await buy({ order: 'o1', cid: 'shop-own-click-id-0001' });
+    expect(a).toMatchObject({ channel: 'search', source: 'google' });
+  });
+
+  it('click ids of visits stored before they carried their time are found again after the upgrade (migration 0005)', async () => {
+    const ts = t.clock.now - DAY;
+    // As an older collector left them: a 16-character touch id, on a visit only.
+    await t.remigrate(
+      `DROP TABLE visit_cids;
+       INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
+       VALUES ('acme', ${ts}, 'visitor-aaaa', 'AbCdEfGhIjKlMnOp', NULL, 'email', 'newsletter', NULL, NULL, NULL, NULL, 1);`,
+      5,
+    );
+    const a = await buy({ order: 'o1', cid: 'AbCdEfGhIjKlMnOp' });
+    expect(a).toMatchObject({ channel: 'email', source: 'newsletter' });
+  });
+
   it('a click id that names no stored click or touch is unattributed, whatever its form', async () => {
     await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://www.google.com/' });
     // A touch id shaped like ours with a time no visit has, and ids of other shapes.

@@ -65,6 +65,14 @@ export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchCo
       ...(pending ?? NO_PENDING),
     ],
   });
+  // Click ids that neither clicks nor their own form lead back to (rare: see migration 0005).
+  const keyed = visits.filter((h) => h.cid && touchCidTime(h.cid) === null);
+  if (keyed.length > 0) {
+    await c.query(
+      'INSERT INTO visit_cids (site_id, cid, vid) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',
+      [col((h) => h.siteId, keyed), col((h) => h.cid, keyed), col((h) => h.vid, keyed)],
+    );
+  }
 }
 
 const INSERT_HITS = `
@@ -178,10 +186,14 @@ export async function writeConversion(
   if (!vid && conv.cid) {
     const byClick = await c.query('SELECT vid FROM clicks WHERE site_id = $1 AND cid = $2', [conv.siteId, conv.cid]);
     vid = str(byClick.rows[0]?.vid);
-    // Another touch than a tracking-link click: found by the time its id carries (ids.ts).
+    // The collector's touch id by the visit time it carries (ids.ts); any other id a visit
+    // came with by its key (migration 0005).
     const at = touchCidTime(conv.cid);
-    if (!vid && at !== null) {
-      const byVisit = await c.query('SELECT vid FROM visits WHERE site_id = $1 AND ts = $2 AND cid = $3 LIMIT 1', [conv.siteId, at, conv.cid]);
+    if (!vid) {
+      const byVisit =
+        at === null
+          ? await c.query('SELECT vid FROM visit_cids WHERE site_id = $1 AND cid = $2', [conv.siteId, conv.cid])
+          : await c.query('SELECT vid FROM visits WHERE site_id = $1 AND ts = $2 AND cid = $3 LIMIT 1', [conv.siteId, at, conv.cid]);
       vid = str(byVisit.rows[0]?.vid);
     }
     // Found through the click id: serialise with that visitor's writes before reading them.

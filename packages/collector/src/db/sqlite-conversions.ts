@@ -71,11 +71,16 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
       return write(() => {
         let vid = conv.vid;
         if (!vid && conv.cid) {
-          // A tracking-link click by its key; another touch by the time its id carries (ids.ts).
+          // A tracking-link click by its key; the collector's touch id by the visit time it
+          // carries (ids.ts); any other id a visit came with by its key (migration 0005).
           const at = touchCidTime(conv.cid);
           vid =
             str(get('SELECT vid FROM clicks WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid) ??
-            (at === null ? null : str(get('SELECT vid FROM visits WHERE site_id = ? AND ts = ? AND cid = ? LIMIT 1', conv.siteId, at, conv.cid)?.vid));
+            str(
+              at === null
+                ? get('SELECT vid FROM visit_cids WHERE site_id = ? AND cid = ?', conv.siteId, conv.cid)?.vid
+                : get('SELECT vid FROM visits WHERE site_id = ? AND ts = ? AND cid = ? LIMIT 1', conv.siteId, at, conv.cid)?.vid,
+            );
         }
         const attribution = decide({
           ts: conv.ts,
