@@ -20,6 +20,11 @@ export function openSqlite(file: string): { db: Sqlite; wal: boolean } {
   db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Checkpoint every 500 WAL pages (2 MB), not SQLite's 1000: the writer that crosses the
+  // mark copies them into the database file before it answers, so half the pages halves that
+  // stall. Measured with new visitors' pageviews (12.5 KB written each): p99 9.3 to 9.5 ms
+  // instead of 10.4 to 11.9, the same pageviews/s within noise; 250 pages cost 4 to 8%.
+  db.pragma('wal_autocheckpoint = 500');
   registerSketchFunctions(db);
   migrate(db);
   return { db, wal };
