@@ -8,6 +8,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Durability } from './config.js';
 import { createSqliteStore } from './db/sqlite-store.js';
+import { exitOnSyncFailure } from './db/wal-sync.js';
 import { createPublicIngest, type Answer, type PublicIngest, type PublicRequest } from './public-ingest.js';
 
 interface Setup {
@@ -148,16 +149,11 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
 
 async function serve(setup: Setup): Promise<void> {
   const port = parentPort!;
-  // The fsync blocks this thread: its answers are what everything else waits for. When one
-  // fails, nothing more can be acknowledged (batcher.ts): once the failed batch's answers
-  // have gone, the worker ends, and with it the process (a supervisor starts it again).
+  // The fsync blocks this thread: its answers are what everything else waits for.
   const store = createSqliteStore(setup.file, setup.sync, {
     eagerAt: EAGER_AT[setup.sync],
     blockingSync: true,
-    onSyncFailure: (error) => {
-      console.error(`linktrail: ${error.message}`);
-      setImmediate(() => process.exit(1));
-    },
+    onSyncFailure: exitOnSyncFailure,
   });
   const ingest = await createPublicIngest({ store, cookieSecret: setup.cookieSecret });
   const reply = perTurn<[number, Answer | Failure]>((list) => port.postMessage({ t: 'answers', list } satisfies FromWorker), process.nextTick);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createSqliteStore } from './db/sqlite-store.js';
+import { exitOnSyncFailure } from './db/wal-sync.js';
 import { seedDemo } from './demo-seed.js';
 import { randomId } from './ids.js';
 import { startIngestWorker } from './ingest-worker.js';
@@ -21,16 +22,9 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  // A failed fsync ends the process (batcher.ts), as it ends the ingest worker: the failed
-  // writes are answered (5xx) in this turn, then exit 1, without closing the database
-  // cleanly; SQLite recovers what reached the disk when the supervisor starts it again.
-  const onSyncFailure = (error: Error) => {
-    console.error(`linktrail: ${error.message}; stopping`);
-    setImmediate(() => process.exit(1));
-  };
   const store = config.databaseUrl
     ? await openPostgres(config.databaseUrl)
-    : createSqliteStore(config.dbFile, config.sync, { onSyncFailure });
+    : createSqliteStore(config.dbFile, config.sync, { onSyncFailure: exitOnSyncFailure });
   // Keep the cookie secret across restarts and processes, or visitors would lose their id:
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));

@@ -17,6 +17,17 @@ export interface WalSync {
   close(): void;
 }
 
+/**
+ * What the collector does when an fsync fails (batcher.ts refuses every write after it): the
+ * failed writes are answered (5xx) in this turn, then exit 1, without closing the database
+ * cleanly; SQLite recovers what reached the disk when a supervisor starts it again. On the
+ * ingest worker this ends the thread, and the main thread then exits too (ingest-worker.ts).
+ */
+export function exitOnSyncFailure(error: Error): void {
+  console.error(`linktrail: ${error.message}; stopping`);
+  setImmediate(() => process.exit(1));
+}
+
 /** For a database without a file (":memory:"), durability is moot: answer at once. */
 export const noSync: WalSync = { sync: (done) => queueMicrotask(() => done(null)), close() {} };
 
