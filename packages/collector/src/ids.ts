@@ -31,6 +31,9 @@ export function touchCidTime(cid: string): number | null {
   return m ? parseInt(m[1]!, 36) : null;
 }
 
+/** A visit's click id that only `visit_cids` leads back to (one that carries no time). */
+export const cidNeedsKey = (cid: string | null): cid is string => cid !== null && touchCidTime(cid) === null;
+
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Tokens are stored hashed; a leaked database does not leak access. */

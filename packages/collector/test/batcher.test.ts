@@ -87,6 +87,8 @@ describe('group commit (batcher)', () => {
     db.close();
   });
 
+  /** Lets the event loop finish a turn (the batcher commits and settles after it). */
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
   /** A WalSync whose syncs the test answers by hand, in the order they were asked for. */
   const manualSync = () => {
     const pending: Array<(error: Error | null) => void> = [];
@@ -110,10 +112,10 @@ describe('group commit (batcher)', () => {
     // Committed at once (eagerAt), the sync asked for, nobody answered yet.
     expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2);
     expect(pending).toHaveLength(1);
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect(jobs.map((j) => j.done)).toEqual([false, false]);
     pending[0]!(null);
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect(jobs).toEqual([{ done: true, error: undefined }, { done: true, error: undefined }]);
     await batcher.drain();
     db.close();
@@ -133,7 +135,7 @@ describe('group commit (batcher)', () => {
     expect(pending).toHaveLength(2);
     const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     pending[0]!(eio);
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect(a.error).toBe(eio);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ code: 'WAL_SYNC_FAILED', cause: eio });
@@ -143,7 +145,7 @@ describe('group commit (batcher)', () => {
     expect(pending).toHaveLength(3);
     pending[1]!(null);
     pending[2]!(null);
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect(b.error).toBe(failures[0]);
     expect(c.error).toBe(failures[0]);
     // A new write is refused without running.
@@ -167,10 +169,10 @@ describe('group commit (batcher)', () => {
     expect(pending).toHaveLength(2);
     // The second fsync comes back first, and well: its batch still waits for the first.
     pending[1]!(null);
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect([a.done, b.done]).toEqual([false, false]);
     pending[0]!(Object.assign(new Error('EIO'), { code: 'EIO' }));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect(a.error).toMatchObject({ code: 'EIO' });
     expect(b.error).toMatchObject({ code: 'WAL_SYNC_FAILED' });
     await batcher.drain();
@@ -183,14 +185,14 @@ describe('group commit (batcher)', () => {
     const { pending, wal } = manualSync();
     const batcher = createBatcher(db, wal);
     const a = settled(batcher.enqueue(() => db.prepare('INSERT INTO t (x) VALUES (1)').run()));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     expect(pending).toHaveLength(1);
     // Queued in this turn, to be committed after it: the failure comes first.
     const ran: number[] = [];
     const later = settled(batcher.enqueue(() => ran.push(2)));
     pending[0]!(new Error('EIO'));
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    await turn();
     expect(a.error).toMatchObject({ message: 'EIO' });
     expect(later.error).toMatchObject({ code: 'WAL_SYNC_FAILED' });
     expect(ran).toEqual([]);

@@ -10,7 +10,7 @@ import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConve
 import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
-import { randomId, touchCidTime } from '../ids.js';
+import { cidNeedsKey, randomId, touchCidTime } from '../ids.js';
 import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
@@ -66,7 +66,7 @@ export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchCo
     ],
   });
   // Click ids that neither clicks nor their own form lead back to (rare: see migration 0005).
-  const keyed = visits.filter((h) => h.cid && touchCidTime(h.cid) === null);
+  const keyed = visits.filter((h) => cidNeedsKey(h.cid));
   if (keyed.length > 0) {
     await c.query(
       'INSERT INTO visit_cids (site_id, cid, vid) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',

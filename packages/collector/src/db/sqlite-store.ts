@@ -7,7 +7,7 @@ import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Conflict, HitRecord, Store } from '../store.js';
 import type { Durability } from '../config.js';
-import { randomId, touchCidTime } from '../ids.js';
+import { cidNeedsKey, randomId } from '../ids.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
@@ -143,7 +143,7 @@ export function createSqliteStore(
         h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code,
         h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0,
       );
-      if (h.cid && touchCidTime(h.cid) === null) {
+      if (cidNeedsKey(h.cid)) {
         run('INSERT OR IGNORE INTO visit_cids (site_id, cid, vid) VALUES (?, ?, ?)', h.siteId, h.cid, h.vid);
       }
       counted.push({
