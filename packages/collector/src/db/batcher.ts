@@ -34,6 +34,8 @@ export interface BatchHooks {
   beforeCommit?: () => void;
   /** Forgets what the jobs of a rolled-back batch left outside the database. */
   rollback?: () => void;
+  /** Runs after each COMMIT (before its fsync). */
+  afterCommit?: () => void;
   /** Jobs in one transaction at most. Default 1000. */
   maxBatch?: number;
   /**
@@ -52,6 +54,7 @@ export interface BatchHooks {
 export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHooks = {}): Batcher {
   const beforeCommit = hooks.beforeCommit ?? (() => {});
   const rollback = hooks.rollback ?? (() => {});
+  const afterCommit = hooks.afterCommit ?? (() => {});
   const maxBatch = hooks.maxBatch ?? 1000;
   const eagerAt = hooks.eagerAt ?? Infinity;
   let queue: Job[] = [];
@@ -149,6 +152,7 @@ export function createBatcher(db: Sqlite, wal: WalSync = noSync, hooks: BatchHoo
       for (const job of jobs) job.reject(error);
       return next();
     }
+    afterCommit();
     unsynced.push((error) =>
       jobs.forEach((job, i) => {
         const o = outcomes[i]!;

@@ -5,7 +5,8 @@ import { touchCidTime } from '../ids.js';
 import type { RollupBatch } from '../rollups.js';
 import type { Store, StoredConversion } from '../store.js';
 import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
-import type { SqliteAccess } from './sqlite-access.js';
+import type { Row, SqliteAccess } from './sqlite-access.js';
+import type { VisitorIndex } from './visitor-index.js';
 
 const DAY_MS = 86_400_000;
 
@@ -19,8 +20,14 @@ const INSERT_CONVERSION = `INSERT INTO conversions (${INSERTED.join(', ')})
 
 type ConversionMethods = Pick<Store, 'recordConversion' | 'getConversion' | 'setOrderStatus' | 'setScanned'>;
 
-/** `rollup` collects the batch's order-rollup changes (flushed by the store before COMMIT). */
-export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup: RollupBatch): ConversionMethods {
+const VISIT = 'v.id, v.ts, v.channel, v.source, v.cid, v.touch, v.utm_source, v.utm_medium, v.utm_campaign';
+const newestFirst = (a: Row, b: Row) => Number(b.ts) - Number(a.ts) || Number(b.id) - Number(a.id);
+
+/**
+ * `rollup` collects the batch's order-rollup changes (flushed by the store before COMMIT);
+ * `visitors`, the visits not yet in visitor_visits.
+ */
+export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup: RollupBatch, visitors: () => VisitorIndex): ConversionMethods {
   /** A stored conversion's contribution to the order rollups, read from its row. */
   function countOrder(siteId: string, order: string, sign: 1 | -1, scannedOnly?: number) {
     const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
@@ -54,13 +61,26 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
     return rows.map(toClickCandidate).sort((a, b) => b.ts - a.ts);
   }
 
-  /** The visitor's latest visits, plus (however many came after it) the latest touch in the window. */
+  /**
+   * The visitor's latest visits, plus (however many came after it) the latest touch in the
+   * window: from visitor_visits and from the visits not merged into it yet (visitor-index.ts).
+   */
   function visitCandidates(siteId: string, vid: string | null, ts: number, since: number): VisitCandidate[] {
     if (!vid) return [];
-    const select = 'SELECT ts, channel, source, cid, touch, utm_source, utm_medium, utm_campaign FROM visits WHERE site_id = ? AND vid = ? AND ts <= ?';
-    const rows = all(`${select} ORDER BY ts DESC LIMIT ${CANDIDATE_LIMIT}`, siteId, vid, ts);
-    if (!rows.some((r) => Number(r.touch) === 1 && Number(r.ts) >= since)) {
-      const touch = get(`${select} AND touch = 1 AND ts >= ? ORDER BY ts DESC LIMIT 1`, siteId, vid, ts, since);
+    const select = `SELECT ${VISIT} FROM visitor_visits i JOIN visits v ON v.id = i.visit WHERE i.site_id = ? AND i.vid = ? AND i.ts <= ?`;
+    const order = 'ORDER BY i.ts DESC, i.visit DESC';
+    const recent = visitors()
+      .tail(siteId, vid)
+      .map((id) => get(`SELECT ${VISIT} FROM visits v WHERE v.id = ? AND v.site_id = ? AND v.vid = ? AND v.ts <= ?`, id, siteId, vid, ts))
+      .filter((r): r is Row => r !== undefined);
+    const merged = (more: Row[]) => {
+      const seen = new Set<number>();
+      return [...recent, ...more].filter((r) => !seen.has(Number(r.id)) && seen.add(Number(r.id))).sort(newestFirst);
+    };
+    const rows = merged(all(`${select} ${order} LIMIT ${CANDIDATE_LIMIT}`, siteId, vid, ts)).slice(0, CANDIDATE_LIMIT);
+    const isTouch = (r: Row) => Number(r.touch) === 1 && Number(r.ts) >= since;
+    if (!rows.some(isTouch)) {
+      const touch = merged(all(`${select} AND v.touch = 1 AND i.ts >= ? ${order} LIMIT 1`, siteId, vid, ts, since)).find(isTouch);
       if (touch) rows.push(touch);
     }
     return rows.map(toVisitCandidate);

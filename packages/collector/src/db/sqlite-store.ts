@@ -14,6 +14,7 @@ import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
 import type { SqliteAccess } from './sqlite-access.js';
 import { sqliteConversions } from './sqlite-conversions.js';
 import { sqliteSites } from './sqlite-sites.js';
+import { createVisitorIndex, type VisitorIndex } from './visitor-index.js';
 import { createWalSync, noSync } from './wal-sync.js';
 
 export const sqliteDialect: Dialect = {
@@ -32,12 +33,18 @@ const CONFLICT: Conflict = { conflict: true };
 
 /**
  * `eagerAt`, `onSyncFailure`: see BatchHooks; `blockingSync`: wait for the WAL's fsync on this
- * thread (wal-sync.ts; default false: on libuv's thread pool).
+ * thread (wal-sync.ts; default false: on libuv's thread pool); `visitorIndex`: merge sizes
+ * (visitor-index.ts; tests make them small).
  */
 export function createSqliteStore(
   file: string,
   sync: Durability = 'disk',
-  options: { eagerAt?: number; blockingSync?: boolean; onSyncFailure?: (error: Error) => void } = {},
+  options: {
+    eagerAt?: number;
+    blockingSync?: boolean;
+    onSyncFailure?: (error: Error) => void;
+    visitorIndex?: { mergeAt?: number; chunk?: number };
+  } = {},
 ): Store & { db: Sqlite } {
   const { db, wal } = openSqlite(file);
   const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file, { blocking: options.blockingSync }) : noSync;
@@ -67,9 +74,19 @@ export function createSqliteStore(
       rollup.clear();
     }
   };
+  // Made by the first write or read of visits by visitor: the connection that writes them.
+  let visitorIndex: VisitorIndex | null = null;
+  const visitors = () => (visitorIndex ??= createVisitorIndex(db, options.visitorIndex));
   const batcher = createBatcher(db, walSync, {
-    beforeCommit: flushRollups,
-    rollback: () => rollup.clear(),
+    beforeCommit: () => {
+      flushRollups();
+      visitorIndex?.step();
+    },
+    rollback: () => {
+      rollup.clear();
+      visitorIndex?.rolledBack();
+    },
+    afterCommit: () => visitorIndex?.committed(),
     eagerAt: options.eagerAt,
     onSyncFailure: options.onSyncFailure,
   });
@@ -95,7 +112,7 @@ export function createSqliteStore(
     }
   }
   const access: SqliteAccess = { get, all, run, write: (job) => batcher.enqueue(job), insertOrConflict };
-  const conversions = sqliteConversions(access, rollup);
+  const conversions = sqliteConversions(access, rollup, visitors);
 
   type Counted = { siteId: string; ts: number; facts: RollupFacts; change: { visits?: number; clicks?: number; previews?: number; hash?: number } };
 
@@ -137,12 +154,13 @@ export function createSqliteStore(
       h.utm.source, h.utm.medium, h.utm.campaign, h.utm.term, h.utm.content, h.nav, h.visit ? 1 : 0, click,
     );
     if (h.visit) {
-      run(
+      const visit = run(
         `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code,
         h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0,
       );
+      visitors().added(h.siteId, h.vid, Number(visit.lastInsertRowid));
       if (cidNeedsKey(h.cid)) {
         run('INSERT OR IGNORE INTO visit_cids (site_id, cid, vid) VALUES (?, ?, ?)', h.siteId, h.cid, h.vid);
       }

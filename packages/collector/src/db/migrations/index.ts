@@ -3,6 +3,7 @@ import * as m0002 from './0002-daily-rollups.js';
 import * as m0003 from './0003-site-settings.js';
 import * as m0004 from './0004-drop-conversions-site-ts.js';
 import * as m0005 from './0005-visit-cids.js';
+import * as m0006 from './0006-visitor-visits.js';
 
 /** Every schema version in order; version N is migrations[N - 1]. Append, never edit. */
-export const migrations: ReadonlyArray<{ up: string }> = [m0001, m0002, m0003, m0004, m0005];
+export const migrations: ReadonlyArray<{ up: string }> = [m0001, m0002, m0003, m0004, m0005, m0006];
