@@ -82,17 +82,18 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
     merge = { buckets, bound: committedMax, done: 0, next: 0 };
   };
 
-  const finish = (m: Merge) => {
-    for (const keys of m.buckets) {
-      for (const key of keys) {
-        const kept = ids.get(key)?.filter((id) => id > m.bound);
-        if (kept?.length) ids.set(key, kept);
+  /** Buckets [from, to) are committed in visitor_visits: their ids up to the bound leave the tail. */
+  const release = (m: Merge, from: number, to: number) => {
+    for (let b = from; b < to; b++) {
+      for (const key of m.buckets[b]!) {
+        const list = ids.get(key);
+        if (!list) continue;
+        const kept = list.filter((id) => id > m.bound);
+        size -= list.length - kept.length;
+        if (kept.length > 0) ids.set(key, kept);
         else ids.delete(key);
       }
     }
-    size = 0;
-    for (const list of ids.values()) size += list.length;
-    merge = null;
   };
 
   return {
@@ -125,8 +126,9 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
       committedMax = max;
       const m = merge;
       if (m) {
+        release(m, m.done, m.next);
         m.done = m.next;
-        if (m.done === m.buckets.length) finish(m);
+        if (m.done === m.buckets.length) merge = null;
       }
       if (!merge && size >= mergeAt) plan();
     },
