@@ -23,8 +23,6 @@ export interface VisitorIndex {
   committed(): void;
   /** After a rollback: the open transaction's merge progress is undone. */
   rolledBack(): void;
-  /** Visits in the tail (tests, benchmarks). */
-  readonly size: number;
 }
 
 interface Merge {
@@ -135,9 +133,6 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
     rolledBack() {
       max = committedMax;
       if (merge) merge.next = merge.done;
-    },
-    get size() {
-      return size;
     },
   };
 }
