@@ -1,6 +1,7 @@
 // The per-visitor index of visits (visitor_visits), written in key-sorted runs, as an LSM tree
 // writes its memtable: indexing each new visit at once put one write on a random leaf page per
-// pageview, and most of a new visitor's pageview went to writing those pages (BENCHMARKS.md).
+// pageview, two thirds of the bytes a new visitor's pageview wrote and a quarter of the writer's
+// CPU (BENCHMARKS.md).
 // The visits past the merged mark (the tail) are found by their row ids, kept in memory per
 // (site, visitor); once the tail holds `mergeAt` visits, it goes into visitor_visits in key
 // order, `chunk` entries with each following batch, so a merge writes each leaf about once.
