@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../src/db/sqlite-store.js';
-import { MARK } from '../src/db/visitor-index.js';
+import { createVisitorIndex, MARK } from '../src/db/visitor-index.js';
 import { createPublicIngest, type PublicRequest } from '../src/public-ingest.js';
 import type { Site } from '../src/store.js';
 
@@ -105,6 +105,51 @@ describe('visitor index in sorted runs (SQLite)', () => {
         .get(upto);
     expect(missing(mark)).toBe(0);
     expect(db.prepare('SELECT COUNT(*) FROM visitor_visits WHERE visit NOT IN (SELECT id FROM visits)').pluck().get()).toBe(0);
+    await store.close();
+  });
+
+  it('forgets the visits of a rolled-back transaction, and merges the visits that reused their ids', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linktrail-vindex-'));
+    dirs.push(dir);
+    const store = createSqliteStore(join(dir, 'db.sqlite'), 'commit');
+    const db = store.db;
+    const index = createVisitorIndex(db, { mergeAt: 4, chunk: 2 });
+    const insert = db.prepare("INSERT INTO visits (site_id, ts, vid, channel, touch) VALUES ('acme', ?, ?, 'direct', 0)");
+    const visit = (ts: number, vid: string) => index.added('acme', vid, Number(insert.run(ts, vid).lastInsertRowid));
+    /** One batch, as the batcher runs it: its visits, a merge step, then COMMIT or ROLLBACK. */
+    const batch = (commit: boolean, ...visits: Array<[number, string]>) => {
+      db.exec('BEGIN');
+      for (const [ts, vid] of visits) visit(ts, vid);
+      index.step();
+      if (commit) {
+        db.exec('COMMIT');
+        index.committed();
+      } else {
+        db.exec('ROLLBACK');
+        index.rolledBack();
+      }
+    };
+    const visitsOf = (vid: string) =>
+      index.tail('acme', vid).filter((id) => db.prepare('SELECT 1 FROM visits WHERE id = ? AND vid = ?').get(id, vid)).length +
+      (db.prepare("SELECT COUNT(*) FROM visitor_visits WHERE site_id = 'acme' AND vid = ?").pluck().get(vid) as number);
+
+    batch(true, [1, 'visitor-aaaa'], [2, 'visitor-bbbb']);
+    batch(false, [3, 'visitor-gone'], [4, 'visitor-gone']);
+    expect(index.tail('acme', 'visitor-gone')).toEqual([]);
+    // The rolled-back ids come back for other visitors; four committed visits start a merge.
+    batch(true, [5, 'visitor-cccc'], [6, 'visitor-aaaa']);
+    for (let i = 0; i < 4; i++) batch(true);
+    expect(db.prepare('SELECT visit FROM visitor_visits ORDER BY visit').pluck().all()).toEqual([1, 2, 3, 4]);
+    expect(Number(db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(MARK))).toBe(4);
+    expect(index.tail('acme', 'visitor-aaaa')).toEqual([]);
+    expect([visitsOf('visitor-aaaa'), visitsOf('visitor-bbbb'), visitsOf('visitor-cccc'), visitsOf('visitor-gone')]).toEqual([2, 1, 1, 0]);
+    // A merge step rolled back is written again by the next batch.
+    batch(true, [7, 'visitor-dddd'], [8, 'visitor-eeee'], [9, 'visitor-ffff'], [10, 'visitor-gggg']);
+    batch(false, [11, 'visitor-hhhh']);
+    expect(db.prepare('SELECT COUNT(*) FROM visitor_visits').pluck().get()).toBe(4);
+    batch(true);
+    batch(true);
+    expect(db.prepare('SELECT visit FROM visitor_visits ORDER BY visit').pluck().all()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     await store.close();
   });
 

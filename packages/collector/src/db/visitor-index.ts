@@ -7,6 +7,9 @@
 // order, `chunk` entries with each following batch, so a merge writes each leaf about once.
 // The visits table is the durable record: on opening, the tail is read back from the visits
 // past the mark. Only the connection that writes the visits (the ingest path's) keeps one.
+// The tail lives in typed arrays and a map of small integers, not strings: a map of string
+// keys and id arrays, promoted to the old generation between merges, cost the writer ~15% of
+// its pageviews/s in garbage collection (BENCHMARKS.md, sixth session).
 import type { Statement } from 'better-sqlite3';
 import type { Sqlite } from './open-sqlite.js';
 
@@ -16,122 +19,168 @@ export const MARK = 'visitor_index_upto';
 export interface VisitorIndex {
   /** A visit row just inserted (in the open transaction). */
   added(siteId: string, vid: string, id: number): void;
-  /** Row ids of the visitor's visits not yet merged (may name rows rolled back since: check them). */
+  /**
+   * Row ids of the visitor's visits not yet merged. Found by a hash of (site, visitor), and
+   * may name rows rolled back since: check each row's site and visitor.
+   */
   tail(siteId: string, vid: string): readonly number[];
   /** Inside each batch's transaction, before COMMIT: the next chunk of a merge under way. */
   step(): void;
   /** After a COMMIT. */
   committed(): void;
-  /** After a rollback: the open transaction's merge progress is undone. */
+  /** After a rollback: the open transaction's visits and merge progress are undone. */
   rolledBack(): void;
 }
 
+/** (site, visitor) as a 31-bit integer (a small integer for V8: no allocation as a map key). */
+function visitorHash(siteId: string, vid: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < siteId.length; i++) h = Math.imul(h ^ siteId.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 10, 0x01000193);
+  for (let i = 0; i < vid.length; i++) h = Math.imul(h ^ vid.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 16)) >>> 1;
+}
+
+/** Visitor-id characters ([\w-]) ranked in byte order, as visitor_visits sorts them. */
+const RANK = new Uint8Array(128);
+for (const [i, c] of [...'-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'].entries()) RANK[c.charCodeAt(0)] = i;
+
+/**
+ * Where a visit lands in visitor_visits, to 32 bits: 8 of the site (a hash: each site's
+ * entries stay together) and the visitor id's first four characters. Entries sorted by it
+ * reach the leaves in order up to ~16M leaf pages; it orders writes, never decides a lookup.
+ */
+function sortKey(siteId: string, vid: string): number {
+  let k = 0;
+  for (let i = 0; i < siteId.length; i++) k = (k * 31 + siteId.charCodeAt(i)) & 0xff;
+  for (let i = 0; i < 4; i++) k = k * 64 + (i < vid.length ? RANK[vid.charCodeAt(i) & 127]! : 0);
+  return k >>> 0;
+}
+
 interface Merge {
-  /**
-   * The tail's keys at the start, in buckets by site and the visitor id's first two
-   * characters, the buckets in key order: each step sorts only the buckets it writes (sorting
-   * the whole tail at once held the writer ~10 ms).
-   */
-  buckets: string[][];
-  /** Every id up to here goes into visitor_visits in this merge. */
+  /** The merged entries' (sort key << 32 | log position), in key order. */
+  order: BigUint64Array;
+  /** `order` as 32-bit halves: [2i] the log position, [2i + 1] the sort key. */
+  halves: Uint32Array;
+  /** Log entries [0, end) are merged; every id up to `bound` is among them. */
+  end: number;
   bound: number;
-  /** Buckets written in committed transactions. */
+  /** Entries of `order` written in committed transactions. */
   done: number;
-  /** Buckets written, including the open transaction's. */
+  /** Entries written, including the open transaction's. */
   next: number;
 }
 
-const keyOf = (siteId: string, vid: string) => `${siteId}\n${vid}`;
-
 export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 } = {}): VisitorIndex {
-  const ids = new Map<string, number[]>();
-  let size = 0;
+  // The tail as a log in insertion (id) order, and each visitor's ids in it by hash.
+  let hashes = new Int32Array(1024);
+  let ids = new Float64Array(1024);
+  let keys = new Uint32Array(1024);
+  let length = 0;
+  let committedLength = 0;
+  const byVisitor = new Map<number, number | number[]>();
   // The highest id added, and the highest committed: a rolled-back id may come back for another visit.
   let max = 0;
   let committedMax = 0;
-  const add = (key: string, id: number) => {
-    const list = ids.get(key);
-    if (list) list.push(id);
-    else ids.set(key, [id]);
-    size++;
+
+  const append = (siteId: string, vid: string, id: number) => {
+    if (length === ids.length) {
+      const grow = <T extends Int32Array | Float64Array | Uint32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      hashes = grow(hashes);
+      ids = grow(ids);
+      keys = grow(keys);
+    }
+    const h = visitorHash(siteId, vid);
+    hashes[length] = h;
+    ids[length] = id;
+    keys[length] = sortKey(siteId, vid);
+    length++;
+    const known = byVisitor.get(h);
+    if (known === undefined) byVisitor.set(h, id);
+    else if (typeof known === 'number') byVisitor.set(h, [known, id]);
+    else known.push(id);
     if (id > max) max = id;
+  };
+  /** Log entry `i` leaves the tail's lookup. */
+  const forget = (i: number) => {
+    const h = hashes[i]!;
+    const id = ids[i]!;
+    const known = byVisitor.get(h);
+    if (known === id) byVisitor.delete(h);
+    else if (Array.isArray(known)) {
+      const at = known.indexOf(id);
+      if (at >= 0) known.splice(at, 1);
+      if (known.length === 1) byVisitor.set(h, known[0]!);
+    }
   };
 
   const mark = db.prepare('SELECT value FROM settings WHERE key = ?').get(MARK) as { value: string } | undefined;
   const upto = Number(mark?.value ?? 0);
   for (const [id, siteId, vid] of db.prepare('SELECT id, site_id, vid FROM visits WHERE id > ? ORDER BY id').raw().iterate(upto) as Iterable<[number, string, string]>) {
-    add(keyOf(siteId, vid), id);
+    append(siteId, vid, id);
   }
+  committedLength = length;
   committedMax = max;
 
-  // The row is read back by id, so a rolled-back visit (or another's that reused its id) is skipped.
+  // The row is read back by id: a rolled-back id indexes nothing, or the visit that reused it.
   let insert: Statement | null = null;
   let setMark: Statement | null = null;
   let merge: Merge | null = null;
 
   const plan = () => {
-    const byBucket = new Map<string, string[]>();
-    for (const key of ids.keys()) {
-      const bucket = key.slice(0, key.indexOf('\n') + 3);
-      const keys = byBucket.get(bucket);
-      if (keys) keys.push(key);
-      else byBucket.set(bucket, [key]);
+    const end = committedLength;
+    const order = new BigUint64Array(end);
+    const halves = new Uint32Array(order.buffer);
+    for (let i = 0; i < end; i++) {
+      halves[2 * i] = i;
+      halves[2 * i + 1] = keys[i]!;
     }
-    const buckets = [...byBucket.keys()].sort().map((b) => byBucket.get(b)!);
-    merge = { buckets, bound: committedMax, done: 0, next: 0 };
-  };
-
-  /** Buckets [from, to) are committed in visitor_visits: their ids up to the bound leave the tail. */
-  const release = (m: Merge, from: number, to: number) => {
-    for (let b = from; b < to; b++) {
-      for (const key of m.buckets[b]!) {
-        const list = ids.get(key);
-        if (!list) continue;
-        const kept = list.filter((id) => id > m.bound);
-        size -= list.length - kept.length;
-        if (kept.length > 0) ids.set(key, kept);
-        else ids.delete(key);
-      }
-    }
+    order.sort();
+    merge = { order, halves, end, bound: committedMax, done: 0, next: 0 };
   };
 
   return {
-    added: (siteId, vid, id) => add(keyOf(siteId, vid), id),
-    tail: (siteId, vid) => ids.get(keyOf(siteId, vid)) ?? [],
+    added: append,
+    tail(siteId, vid) {
+      const known = byVisitor.get(visitorHash(siteId, vid));
+      return known === undefined ? [] : typeof known === 'number' ? [known] : known;
+    },
     step() {
       const m = merge;
-      if (!m || m.next >= m.buckets.length) return;
-      insert ??= db.prepare(
-        'INSERT OR IGNORE INTO visitor_visits (site_id, vid, ts, visit) SELECT site_id, vid, ts, id FROM visits WHERE id = ? AND site_id = ? AND vid = ?',
-      );
+      if (!m || m.next >= m.end) return;
+      insert ??= db.prepare('INSERT OR IGNORE INTO visitor_visits (site_id, vid, ts, visit) SELECT site_id, vid, ts, id FROM visits WHERE id = ?');
       setMark ??= db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-      let budget = chunk;
-      while (budget > 0 && m.next < m.buckets.length) {
-        for (const key of m.buckets[m.next]!.sort()) {
-          const cut = key.indexOf('\n');
-          const siteId = key.slice(0, cut);
-          const vid = key.slice(cut + 1);
-          for (const id of ids.get(key) ?? []) {
-            if (id > m.bound) continue;
-            insert.run(id, siteId, vid);
-            budget--;
-          }
-        }
-        m.next++;
-      }
-      if (m.next === m.buckets.length) setMark.run(MARK, String(m.bound));
+      const stop = Math.min(m.end, m.next + chunk);
+      for (let p = m.next; p < stop; p++) insert.run(ids[m.halves[2 * p]!]!);
+      m.next = stop;
+      if (m.next === m.end) setMark.run(MARK, String(m.bound));
     },
     committed() {
+      committedLength = length;
       committedMax = max;
       const m = merge;
       if (m) {
-        release(m, m.done, m.next);
+        // The chunks just committed are in visitor_visits: their visits leave the lookup.
+        for (let p = m.done; p < m.next; p++) forget(m.halves[2 * p]!);
         m.done = m.next;
-        if (m.done === m.buckets.length) merge = null;
+        if (m.done === m.end) {
+          hashes.copyWithin(0, m.end, length);
+          ids.copyWithin(0, m.end, length);
+          keys.copyWithin(0, m.end, length);
+          length -= m.end;
+          committedLength = length;
+          merge = null;
+        }
       }
-      if (!merge && size >= mergeAt) plan();
+      if (!merge && committedLength >= mergeAt) plan();
     },
     rolledBack() {
+      for (let i = committedLength; i < length; i++) forget(i);
+      length = committedLength;
       max = committedMax;
       if (merge) merge.next = merge.done;
     },
