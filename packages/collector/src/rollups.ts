@@ -85,10 +85,17 @@ export interface OrderFacts extends RollupFacts {
 export class RollupBatch {
   readonly deltas = new Map<string, RollupDelta>();
 
-  private delta(table: string, day: number, keys: string[]): RollupDelta {
-    const id = `${table}\n${day}\n${keys.join('\n')}`;
+  /**
+   * The batch's row of `table` for these keys (`extra`: an order table's currency and type).
+   * Found by a key string alone, so a row the batch has already seen costs no arrays.
+   */
+  private delta(table: string, columns: readonly string[], day: number, siteId: string, facts: RollupFacts, extra?: readonly string[]): RollupDelta {
+    let id = `${table}\n${day}\n${siteId}`;
+    for (const c of columns) id += `\n${facts[c as keyof RollupFacts] ?? ''}`;
+    if (extra) for (const e of extra) id += `\n${e}`;
     let d = this.deltas.get(id);
     if (!d) {
+      const keys = [siteId, ...columns.map((c) => facts[c as keyof RollupFacts] ?? ''), ...(extra ?? [])];
       d = { table, day, keys, counts: {}, hashes: [] };
       this.deltas.set(id, d);
     }
@@ -97,7 +104,7 @@ export class RollupBatch {
 
   add(siteId: string, day: number, facts: RollupFacts, change: { visits?: number; clicks?: number; previews?: number; hash?: number }) {
     for (const r of ROLLUPS) {
-      const d = this.delta(r.table, day, [siteId, ...r.columns.map((c) => facts[c as keyof RollupFacts] ?? '')]);
+      const d = this.delta(r.table, r.columns, day, siteId, facts);
       for (const k of TRAFFIC_COUNTS) d.counts[k] = (d.counts[k] ?? 0) + (change[k] ?? 0);
       if (change.hash !== undefined) d.hashes.push(change.hash);
     }
@@ -105,9 +112,9 @@ export class RollupBatch {
 
   /** A completed conversion enters (sign 1) or leaves (sign -1) the figures, or changes by `change`. */
   addOrder(siteId: string, day: number, facts: OrderFacts, change: Partial<Record<(typeof ORDER_COUNTS)[number], number>>) {
+    const extra = [facts.currency, facts.type];
     for (const r of ROLLUPS) {
-      const keys = [siteId, ...r.columns.map((c) => facts[c as keyof RollupFacts] ?? ''), facts.currency, facts.type];
-      const d = this.delta(r.orders, day, keys);
+      const d = this.delta(r.orders, r.columns, day, siteId, facts, extra);
       for (const k of ORDER_COUNTS) d.counts[k] = (d.counts[k] ?? 0) + (change[k] ?? 0);
     }
   }

@@ -3,7 +3,7 @@
 import type { Statement } from 'better-sqlite3';
 import { orderListQuery, toOrderSummary } from '../order-list.js';
 import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
-import { ROLLUPS, RollupBatch, type RollupFacts } from '../rollups.js';
+import { ORDER_COUNTS, ROLLUPS, RollupBatch, TRAFFIC_COUNTS, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Conflict, HitRecord, Store } from '../store.js';
 import type { Durability } from '../config.js';
@@ -31,6 +31,17 @@ function isUniqueViolation(error: unknown): boolean {
 
 const CONFLICT: Conflict = { conflict: true };
 
+/** A rollup row's upsert: its counts added, and its visitor sketch merged when `traffic`. */
+function upsertOf(table: string, columns: readonly string[], counts: readonly string[]) {
+  const sql = (traffic: boolean) =>
+    `INSERT INTO ${table} (site_id, day, ${[...columns, ...counts].join(', ')}${traffic ? ', visitors' : ''})
+     VALUES (?, ?, ${[...columns, ...counts].map(() => '?').join(', ')}${traffic ? ', ?' : ''})
+     ON CONFLICT DO UPDATE SET ${counts.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}
+       ${traffic ? ', visitors = lt_sketch_merge(visitors, excluded.visitors)' : ''}`;
+  const both = [sql(false), sql(true)];
+  return { counts, sql: (traffic: boolean) => both[Number(traffic)]! };
+}
+
 /**
  * `eagerAt`, `onSyncFailure`: see BatchHooks; `blockingSync`: wait for the WAL's fsync on this
  * thread (wal-sync.ts; default false: on libuv's thread pool); `visitorIndex`: merge sizes
@@ -50,25 +61,19 @@ export function createSqliteStore(
   const walSync = sync === 'disk' && wal && file !== ':memory:' ? createWalSync(file, { blocking: options.blockingSync }) : noSync;
   // Rollup changes of the jobs in the current batch, written once per row before COMMIT.
   const rollup = new RollupBatch();
-  const rollupColumns = new Map<string, string[]>(
+  // Each rollup table's upsert, with and without visitor sketches to merge (orders have none).
+  const upserts = new Map<string, { counts: readonly string[]; sql: (traffic: boolean) => string }>(
     ROLLUPS.flatMap((r) => [
-      [r.table, r.columns.slice()],
-      [r.orders, [...r.columns, 'currency', 'type']],
+      [r.table, upsertOf(r.table, r.columns, TRAFFIC_COUNTS)],
+      [r.orders, upsertOf(r.orders, [...r.columns, 'currency', 'type'], ORDER_COUNTS)],
     ]),
   );
   const flushRollups = () => {
     try {
       for (const d of rollup.deltas.values()) {
-        const columns = rollupColumns.get(d.table)!;
-        const counts = Object.keys(d.counts);
+        const { counts, sql } = upserts.get(d.table)!;
         const traffic = d.hashes.length > 0;
-        run(
-          `INSERT INTO ${d.table} (site_id, day, ${[...columns, ...counts].join(', ')}${traffic ? ', visitors' : ''})
-           VALUES (?, ?, ${[...columns, ...counts].map(() => '?').join(', ')}${traffic ? ', ?' : ''})
-           ON CONFLICT DO UPDATE SET ${counts.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}
-             ${traffic ? ', visitors = lt_sketch_merge(visitors, excluded.visitors)' : ''}`,
-          d.keys[0], d.day, ...d.keys.slice(1), ...counts.map((c) => d.counts[c]), ...(traffic ? [sketchAdd(null, ...d.hashes)] : []),
-        );
+        run(sql(traffic), d.keys[0], d.day, ...d.keys.slice(1), ...counts.map((c) => d.counts[c] ?? 0), ...(traffic ? [sketchAdd(null, ...d.hashes)] : []));
       }
     } finally {
       rollup.clear();
