@@ -89,9 +89,9 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
       const referrer = hit.referrer ?? '';
       const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
-      const c = classify(hit.url, referrer, { platformHosts: pageHosts.length > 0 ? [...platformHosts(site), ...pageHosts] : platformHosts(site), affiliateParam: hit.param });
-      const search = hit.url.split('#')[0]!.split('?')[1] ?? '';
-      const params = readParams(search, hit.param);
+      const params = readParams(hit.url.split('#')[0]!.split('?')[1] ?? '', hit.param);
+      const hosts = pageHosts.length > 0 ? [...platformHosts(site), ...pageHosts] : platformHosts(site);
+      const c = classify(hit.url, referrer, { platformHosts: hosts, affiliateParam: hit.param }, params);
       const replay = hit.nav === 'reload' || hit.nav === 'back_forward';
       const bot = automated === true;
       const touch = TOUCH.has(c.channel);

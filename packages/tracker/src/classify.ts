@@ -1,5 +1,5 @@
 // classify(): which channel and source brought a visit (SPEC §3). Pure, shared with the collector.
-import { CLICK_IDS, readParams, type Utm } from './params';
+import { CLICK_IDS, readParams, type Params, type Utm } from './params';
 import { NETWORKS, type Network } from './sources';
 
 export type Channel =
@@ -122,11 +122,12 @@ const fromUtm = (utm: Utm): Hit | undefined => {
   return undefined;
 };
 
-export function classify(url: string, referrer?: string | null, options: ClassifyOptions = {}): Classification {
+/** `params`: the page's readParams(), when the caller has read them already. */
+export function classify(url: string, referrer?: string | null, options: ClassifyOptions = {}, params?: Params): Classification {
   try {
     // A base keeps the query of a relative url readable.
     const page = new URL(url, 'http://-');
-    const p = readParams(page.search, options.affiliateParam);
+    const p = params || readParams(page.search, options.affiliateParam);
     const r = fromReferrer(String(referrer || '').trim(), [page.hostname].concat(options.platformHosts || []));
     const id = CLICK_IDS.find((k) => p.clickIds[k]);
     const paid = id && NETWORKS[id][1];

@@ -39,6 +39,14 @@ describe('the shared worked cases', () => {
     const got = classify(c.url, c.referrer, { platformHosts: c.platformHosts });
     expect([got.channel, got.source]).toEqual([c.expected.channel, c.expected.source]);
   });
+
+  // The collector reads the query once and hands it in (ingest.ts).
+  it('classify the same with the query read by the caller', () => {
+    for (const c of cases) {
+      const params = readParams(c.url.split('#')[0]!.split('?')[1] ?? '');
+      expect(classify(c.url, c.referrer, { platformHosts: c.platformHosts }, params)).toEqual(classify(c.url, c.referrer, { platformHosts: c.platformHosts }));
+    }
+  });
 });
 
 describe('referrers', () => {
