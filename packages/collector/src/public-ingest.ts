@@ -191,10 +191,13 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
     const site = await siteOf(q.site);
     if (site.honorGpc && r.client.gpc) return { status: 200 };
     const visitor = visitorOf(cookies, r.client.cookie, q.vid);
-    const { item, site: _site, sig, ...rest } = q;
-    // ts: only an authenticated postback may backdate; a pixel fires now.
-    const record = normalizeConversion(site, { ...rest, ts: undefined, vid: visitor?.vid, items: parseItems(item ?? []) }, r.now, PIXEL_ITEMS);
-    await recordConversion(store, site, record, sig);
+    // No ts: only an authenticated postback may backdate; a pixel fires now. Copied field by
+    // field: an object rest (`...rest`) here took a sixth of the ingest path's CPU per order.
+    const input: ConversionInput = {
+      order: q.order, value: q.value, currency: q.currency, event: q.event, type: q.type, tickets: q.tickets,
+      customer: q.customer, cid: q.cid, vid: visitor?.vid, items: parseItems(q.item ?? []),
+    };
+    await recordConversion(store, site, normalizeConversion(site, input, r.now, PIXEL_ITEMS), q.sig);
     return { status: 200, cookie: visitor?.cookie };
   }
 
