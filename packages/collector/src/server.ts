@@ -7,6 +7,7 @@ import { exitOnSyncFailure } from './db/wal-sync.js';
 import { seedDemo } from './demo-seed.js';
 import { randomId } from './ids.js';
 import { startIngestWorker } from './ingest-worker.js';
+import { readingThrough, reportWorker } from './report-worker.js';
 
 function fail(message: string): never {
   console.error(`linktrail: ${message}`);
@@ -22,9 +23,12 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const store = config.databaseUrl
+  const opened = config.databaseUrl
     ? await openPostgres(config.databaseUrl)
     : createSqliteStore(config.dbFile, config.sync, { onSyncFailure: exitOnSyncFailure });
+  // On a SQLite file, reports read on a thread of their own (report-worker.ts), so a big one
+  // never holds up the HTTP answers; PostgreSQL's reads wait on the network, not on this thread.
+  const store = !config.databaseUrl && config.dbFile !== ':memory:' ? readingThrough(reportWorker(config.dbFile), opened) : opened;
   // Keep the cookie secret across restarts and processes, or visitors would lose their id:
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));

@@ -1,0 +1,93 @@
+// The report worker (dist/report-worker.js: a worker thread runs compiled code only, so this
+// test uses the build, which `npm test` makes first): the same answers as the store gives on
+// the calling thread, while that thread's event loop keeps turning.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqliteStore } from '../dist/db/sqlite-store.js';
+import { readingThrough, reportWorker } from '../dist/report-worker.js';
+
+const DAY = 86_400_000;
+const dir = mkdtempSync(join(tmpdir(), 'linktrail-reports-'));
+const file = join(dir, 'db.sqlite');
+const to = Date.UTC(2026, 5, 1);
+const from = to - 30 * DAY;
+let store: ReturnType<typeof createSqliteStore>;
+
+beforeAll(async () => {
+  store = createSqliteStore(file, 'commit');
+  await store.createSite({ id: 's', name: 'S', url: 'https://s.example', platformHosts: [], windowDays: 28, currency: 'EUR', honorGpc: false, requireSignedConversions: false, createdAt: 0 }, 'x');
+  // Raw visits and orders over 30 days (the rollups stay empty: reports to the millisecond
+  // and by two dimensions no rollup holds read these), enough that a report takes a while.
+  const db = store.db;
+  db.transaction(() => {
+    const visit = db.prepare(`INSERT INTO visits (site_id, ts, vid, channel, source, code, touch) VALUES ('s', ?, ?, ?, ?, ?, 1)`);
+    const order = db.prepare(`INSERT INTO conversions (site_id, order_id, ts, type, currency, value_minor, tickets, new_customer, link_code, channel, source, rule, candidates, created_at)
+      VALUES ('s', ?, ?, 'purchase', 'EUR', 4500, 2, 0, ?, ?, ?, 'x', '[]', 0)`);
+    const channels = ['affiliate', 'social', 'search', 'email'];
+    for (let i = 0; i < 60_000; i++) {
+      const channel = channels[i % 4]!;
+      const code = channel === 'affiliate' ? `promo-${i % 40}` : null;
+      visit.run(from + ((i * 7919) % (30 * DAY)), `v${i % 25_000}`, channel, `site-${i % 30}.example`, code);
+      if (i % 20 === 0) order.run(`o${i}`, from + ((i * 104_729) % (30 * DAY)), code, channel, `site-${i % 30}.example`);
+    }
+  })();
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('reports on the report worker', () => {
+  const queries = [
+    { dims: ['code', 'channel'], from, to, event: null },
+    { dims: ['source'], from: from + 1, to: to - 1, event: null },
+    { dims: ['channel'], from: from + 1, to: to - 1, event: null },
+  ] as const;
+
+  it('answer what the store answers on this thread', async () => {
+    const reader = reportWorker(file);
+    for (const q of queries) {
+      const mine = await store.report('s', { ...q, dims: [...q.dims] });
+      expect(mine.rows.length).toBeGreaterThan(1);
+      expect(await reader.report('s', { ...q, dims: [...q.dims] })).toEqual(mine);
+    }
+    await reader.close();
+  });
+
+  it("leave this thread's event loop turning while they read", async () => {
+    const q = { ...queries[0], dims: [...queries[0].dims] };
+    /** Event-loop turns taken while `report` was out. */
+    const turnsDuring = async (report: () => Promise<unknown>) => {
+      let turns = 0;
+      let out = true;
+      const tick = () => {
+        turns++;
+        if (out) setImmediate(tick);
+      };
+      setImmediate(tick);
+      await report();
+      out = false;
+      return turns;
+    };
+    // On this thread, better-sqlite3 reads synchronously: no turn until the answer.
+    expect(await turnsDuring(() => store.report('s', q))).toBe(0);
+    const reader = reportWorker(file);
+    await reader.report('s', q); // started, and warmed up
+    expect(await turnsDuring(() => reader.report('s', q))).toBeGreaterThan(0);
+    await reader.close();
+  });
+
+  it('fail what is out when closed, start again on the next report, and close with the store', async () => {
+    const reader = reportWorker(file);
+    const out = expect(reader.report('s', { ...queries[0], dims: [...queries[0].dims] })).rejects.toThrow(/closing/);
+    await reader.close();
+    await out;
+    expect((await reader.report('s', { ...queries[2], dims: [...queries[2].dims] })).rows.length).toBeGreaterThan(1);
+    const wrapped = readingThrough(reader, createSqliteStore(file, 'commit'));
+    const pending = expect(wrapped.report('s', { ...queries[0], dims: [...queries[0].dims] })).rejects.toThrow(/closing/);
+    await wrapped.close();
+    await pending;
+  });
+});
