@@ -89,7 +89,9 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
       const referrer = hit.referrer ?? '';
       const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
-      const params = readParams(hit.url.split('#')[0]!.split('?')[1] ?? '', hit.param);
+      // The whole query: a value may hold another '?' (`?return=/e/fest?seat=1&affiliate=mia`).
+      const page = hit.url.split('#')[0]!;
+      const params = readParams(page.includes('?') ? page.slice(page.indexOf('?') + 1) : '', hit.param);
       const hosts = pageHosts.length > 0 ? [...platformHosts(site), ...pageHosts] : platformHosts(site);
       const c = classify(hit.url, referrer, { platformHosts: hosts, affiliateParam: hit.param }, params);
       const replay = hit.nav === 'reload' || hit.nav === 'back_forward';

@@ -24,6 +24,15 @@ describe('POST /collect', () => {
     expect((await t.sql('SELECT channel, source FROM hits'))[0]).toEqual({ channel: 'social', source: 'instagram' });
   });
 
+  it.each([
+    ['an affiliate', 'https://tickets.example.com/checkout?return=/e/fest?seat=1&affiliate=mia', '', 'affiliate', null, 'mia'],
+    ['a paid click id', 'https://tickets.example.com/e/fest?next=/cart?x=1&gclid=abc', 'https://www.google.com/', 'paid', 'google', null],
+    ['utm parameters', 'https://tickets.example.com/e/fest?next=/a?b&utm_source=newsletter&utm_medium=email', 'https://www.google.com/', 'email', 'newsletter', null],
+  ])('reads %s after a second ? in the query (a value may hold one)', async (_name, url, referrer, channel, source, code) => {
+    await pageview(t, { vid: 'visitor-aaaa', url, referrer });
+    expect((await t.sql('SELECT channel, source, code FROM hits'))[0]).toEqual({ channel, source, code });
+  });
+
   it('sets a signed HttpOnly lt_vid cookie that later requests are recognised by', async () => {
     const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL });
     const cookie = res.cookies.find((c) => c.name === 'lt_vid')!;
