@@ -159,13 +159,15 @@ export function createSqliteStore(
       h.utm.source, h.utm.medium, h.utm.campaign, h.utm.term, h.utm.content, h.nav, h.visit ? 1 : 0, click,
     );
     if (h.visit) {
+      // Made before the first visit's INSERT: it loads the visits past its mark, committed ones only.
+      const index = visitors();
       const visit = run(
         `INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         h.siteId, h.ts, h.vid, h.cid, h.event, h.channel, h.source, h.code,
         h.utm.source, h.utm.medium, h.utm.campaign, h.touch ? 1 : 0,
       );
-      visitors().added(h.siteId, h.vid, Number(visit.lastInsertRowid));
+      index.added(h.siteId, h.vid, Number(visit.lastInsertRowid));
       if (cidNeedsKey(h.cid)) {
         run('INSERT OR IGNORE INTO visit_cids (site_id, cid, vid) VALUES (?, ?, ?)', h.siteId, h.cid, h.vid);
       }
@@ -311,7 +313,8 @@ export function createSqliteStore(
     async report(siteId, query) {
       const q = reportQueries(siteId, query, sqliteDialect);
       const rows = (s: { text: string; params: unknown[] }) => all(s.text, ...s.params) as ResultRow[];
-      return mergeReport(query.dims, {
+      // One read transaction: every query of the report sees the same commits.
+      const results = db.transaction(() => ({
         visits: rows(q.visits),
         clicks: q.clicks ? rows(q.clicks) : [],
         orders: rows(q.orders),
@@ -319,7 +322,8 @@ export function createSqliteStore(
         goals: rows(q.goals),
         goalTotals: rows(q.goalTotals),
         visitors: q.visitors ? Number(rows(q.visitors)[0]?.visitors ?? 0) : null,
-      });
+      }))();
+      return mergeReport(query.dims, results);
     },
 
     async close() {

@@ -62,7 +62,7 @@ interface Merge {
   order: BigUint64Array;
   /** `order` as 32-bit halves: [2i] the log position, [2i + 1] the sort key. */
   halves: Uint32Array;
-  /** Log entries [0, end) are merged; every id up to `bound` is among them. */
+  /** Log entries [0, end) are merged; every committed visit up to `bound` is among them. */
   end: number;
   bound: number;
   /** Entries of `order` written in committed transactions. */
@@ -79,9 +79,6 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
   let length = 0;
   let committedLength = 0;
   const byVisitor = new Map<number, number | number[]>();
-  // The highest id added, and the highest committed: a rolled-back id may come back for another visit.
-  let max = 0;
-  let committedMax = 0;
 
   const append = (siteId: string, vid: string, id: number) => {
     if (length === ids.length) {
@@ -103,7 +100,6 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
     if (known === undefined) byVisitor.set(h, id);
     else if (typeof known === 'number') byVisitor.set(h, [known, id]);
     else known.push(id);
-    if (id > max) max = id;
   };
   /** Log entry `i` leaves the tail's lookup. */
   const forget = (i: number) => {
@@ -124,13 +120,16 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
     append(siteId, vid, id);
   }
   committedLength = length;
-  committedMax = max;
 
   // The row is read back by id: a rolled-back id indexes nothing, or the visit that reused it.
   let insert: Statement | null = null;
   let setMark: Statement | null = null;
   let merge: Merge | null = null;
 
+  // The mark: the highest visit id committed, read from the table, not from the log. A job that
+  // failed alone in its savepoint leaves its ids in the log (the batch committed), and one of
+  // them, reused by a later visit past the merge, must not fall under the mark.
+  const lastVisit = db.prepare('SELECT MAX(id) FROM visits').pluck();
   const plan = () => {
     const end = committedLength;
     const order = new BigUint64Array(end);
@@ -140,7 +139,7 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
       halves[2 * i + 1] = keys[i]!;
     }
     order.sort();
-    merge = { order, halves, end, bound: committedMax, done: 0, next: 0 };
+    merge = { order, halves, end, bound: Number(lastVisit.get() ?? 0), done: 0, next: 0 };
   };
 
   return {
@@ -155,13 +154,15 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
       insert ??= db.prepare('INSERT OR IGNORE INTO visitor_visits (site_id, vid, ts, visit) SELECT site_id, vid, ts, id FROM visits WHERE id = ?');
       setMark ??= db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
       const stop = Math.min(m.end, m.next + chunk);
-      for (let p = m.next; p < stop; p++) insert.run(ids[m.halves[2 * p]!]!);
+      for (let p = m.next; p < stop; p++) {
+        const id = ids[m.halves[2 * p]!]!;
+        if (id <= m.bound) insert.run(id);
+      }
       m.next = stop;
       if (m.next === m.end) setMark.run(MARK, String(m.bound));
     },
     committed() {
       committedLength = length;
-      committedMax = max;
       const m = merge;
       if (m) {
         // The chunks just committed are in visitor_visits: their visits leave the lookup.
@@ -181,7 +182,6 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
     rolledBack() {
       for (let i = committedLength; i < length; i++) forget(i);
       length = committedLength;
-      max = committedMax;
       if (merge) merge.next = merge.done;
     },
   };
