@@ -90,9 +90,10 @@ export class RollupBatch {
    * Found by a key string alone, so a row the batch has already seen costs no arrays.
    */
   private delta(table: string, columns: readonly string[], day: number, siteId: string, facts: RollupFacts, extra?: readonly string[]): RollupDelta {
-    let id = `${table}\n${day}\n${siteId}`;
-    for (const c of columns) id += `\n${facts[c as keyof RollupFacts] ?? ''}`;
-    if (extra) for (const e of extra) id += `\n${e}`;
+    // Joined by NUL, which no stored value holds (ingest.ts drops it): a newline could.
+    let id = `${table}\0${day}\0${siteId}`;
+    for (const c of columns) id += `\0${facts[c as keyof RollupFacts] ?? ''}`;
+    if (extra) for (const e of extra) id += `\0${e}`;
     let d = this.deltas.get(id);
     if (!d) {
       const keys = [siteId, ...columns.map((c) => facts[c as keyof RollupFacts] ?? ''), ...(extra ?? [])];
