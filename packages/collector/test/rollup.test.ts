@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reportQueries } from '../src/report.js';
-import { ROLLUPS } from '../src/rollups.js';
+import { RollupBatch, ROLLUPS } from '../src/rollups.js';
 import { DAY, EVENT_URL, MINUTE, pageview, postback, report, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
@@ -117,5 +117,19 @@ describe('the daily rollup', () => {
       ['2026-07-02', 1, 1],
     ]);
     expect(r.totals.visitors).toBe(1);
+  });
+});
+
+describe('RollupBatch', () => {
+  it('keeps rows apart whose keys differ only in where a newline falls', () => {
+    const batch = new RollupBatch();
+    const facts = { channel: 'email', source: null, code: null, event: null, utm_medium: null, utm_campaign: null };
+    batch.add('acme', 1, { ...facts, utm_source: 'a\nb', utm_medium: 'c' }, { visits: 1 });
+    batch.add('acme', 1, { ...facts, utm_source: 'a', utm_medium: 'b\nc' }, { visits: 1 });
+    const utm = [...batch.deltas.values()].filter((d) => d.table === 'daily_utm');
+    expect(utm.map((d) => [d.keys, d.counts.visits])).toEqual([
+      [['acme', 'a\nb', 'c', '', ''], 1],
+      [['acme', 'a', 'b\nc', '', ''], 1],
+    ]);
   });
 });
