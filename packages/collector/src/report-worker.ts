@@ -68,7 +68,9 @@ export function reportWorker(file: string): ReportReader {
       const w = worker;
       if (!w) return;
       lost(w, new Error('the collector is closing'));
-      await w.terminate();
+      // Not awaited: a query under way runs to its end before the thread stops (SQLite does
+      // not look at the JavaScript engine's termination), and shutting down must not wait for it.
+      void w.terminate();
     },
   };
 }
