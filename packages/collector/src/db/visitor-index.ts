@@ -8,8 +8,8 @@
 // The visits table is the durable record: on opening, the tail is read back from the visits
 // past the mark. Only the connection that writes the visits (the ingest path's) keeps one.
 // The tail lives in typed arrays and a map of small integers, not strings: a map of string
-// keys and id arrays, promoted to the old generation between merges, cost the writer ~15% of
-// its pageviews/s in garbage collection (BENCHMARKS.md, sixth session).
+// keys and id arrays, promoted to the old generation between merges, kept V8's collector busy
+// (3 to 10% more pageviews/s without it, BENCHMARKS.md, sixth session).
 import type { Statement } from 'better-sqlite3';
 import type { Sqlite } from './open-sqlite.js';
 
