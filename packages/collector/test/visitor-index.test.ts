@@ -78,6 +78,30 @@ async function run(requests: PublicRequest[], visitorIndex: { mergeAt: number; c
   return { store: s.store, db, conversions };
 }
 
+/**
+ * A visitor index over a fresh file, driven batch by batch as the batcher drives it: `run` (its
+ * jobs' statements), a merge step, then COMMIT (or ROLLBACK, with `commit` false).
+ */
+function driven(options: { mergeAt: number; chunk: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'linktrail-vindex-'));
+  dirs.push(dir);
+  const store = createSqliteStore(join(dir, 'db.sqlite'), 'commit');
+  const db = store.db;
+  const index = createVisitorIndex(db, options);
+  const insert = db.prepare("INSERT INTO visits (site_id, ts, vid, channel, touch) VALUES ('acme', ?, ?, 'direct', 0)");
+  const visit = (ts: number, vid: string) => index.added('acme', vid, Number(insert.run(ts, vid).lastInsertRowid));
+  const batch = (run: () => void = () => {}, commit = true) => {
+    db.exec('BEGIN');
+    run();
+    index.step();
+    db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+    if (commit) index.committed();
+    else index.rolledBack();
+  };
+  const mark = () => Number(db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(MARK));
+  return { store, db, index, visit, batch, mark };
+}
+
 describe('visitor index in sorted runs (SQLite)', () => {
   const requests = traffic(400);
 
@@ -109,66 +133,35 @@ describe('visitor index in sorted runs (SQLite)', () => {
   });
 
   it('forgets the visits of a rolled-back transaction, and merges the visits that reused their ids', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'linktrail-vindex-'));
-    dirs.push(dir);
-    const store = createSqliteStore(join(dir, 'db.sqlite'), 'commit');
-    const db = store.db;
-    const index = createVisitorIndex(db, { mergeAt: 4, chunk: 2 });
-    const insert = db.prepare("INSERT INTO visits (site_id, ts, vid, channel, touch) VALUES ('acme', ?, ?, 'direct', 0)");
-    const visit = (ts: number, vid: string) => index.added('acme', vid, Number(insert.run(ts, vid).lastInsertRowid));
-    /** One batch, as the batcher runs it: its visits, a merge step, then COMMIT or ROLLBACK. */
-    const batch = (commit: boolean, ...visits: Array<[number, string]>) => {
-      db.exec('BEGIN');
-      for (const [ts, vid] of visits) visit(ts, vid);
-      index.step();
-      if (commit) {
-        db.exec('COMMIT');
-        index.committed();
-      } else {
-        db.exec('ROLLBACK');
-        index.rolledBack();
-      }
-    };
+    const { store, db, index, visit, batch, mark } = driven({ mergeAt: 4, chunk: 2 });
+    const visits = (...list: Array<[number, string]>) => () => list.forEach(([ts, vid]) => visit(ts, vid));
     const visitsOf = (vid: string) =>
       index.tail('acme', vid).filter((id) => db.prepare('SELECT 1 FROM visits WHERE id = ? AND vid = ?').get(id, vid)).length +
       (db.prepare("SELECT COUNT(*) FROM visitor_visits WHERE site_id = 'acme' AND vid = ?").pluck().get(vid) as number);
 
-    batch(true, [1, 'visitor-aaaa'], [2, 'visitor-bbbb']);
-    batch(false, [3, 'visitor-gone'], [4, 'visitor-gone']);
+    batch(visits([1, 'visitor-aaaa'], [2, 'visitor-bbbb']));
+    batch(visits([3, 'visitor-gone'], [4, 'visitor-gone']), false);
     expect(index.tail('acme', 'visitor-gone')).toEqual([]);
     // The rolled-back ids come back for other visitors; four committed visits start a merge.
-    batch(true, [5, 'visitor-cccc'], [6, 'visitor-aaaa']);
-    for (let i = 0; i < 4; i++) batch(true);
+    batch(visits([5, 'visitor-cccc'], [6, 'visitor-aaaa']));
+    for (let i = 0; i < 4; i++) batch();
     expect(db.prepare('SELECT visit FROM visitor_visits ORDER BY visit').pluck().all()).toEqual([1, 2, 3, 4]);
-    expect(Number(db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(MARK))).toBe(4);
+    expect(mark()).toBe(4);
     expect(index.tail('acme', 'visitor-aaaa')).toEqual([]);
     expect([visitsOf('visitor-aaaa'), visitsOf('visitor-bbbb'), visitsOf('visitor-cccc'), visitsOf('visitor-gone')]).toEqual([2, 1, 1, 0]);
     // A merge step rolled back is written again by the next batch.
-    batch(true, [7, 'visitor-dddd'], [8, 'visitor-eeee'], [9, 'visitor-ffff'], [10, 'visitor-gggg']);
-    batch(false, [11, 'visitor-hhhh']);
+    batch(visits([7, 'visitor-dddd'], [8, 'visitor-eeee'], [9, 'visitor-ffff'], [10, 'visitor-gggg']));
+    batch(visits([11, 'visitor-hhhh']), false);
     expect(db.prepare('SELECT COUNT(*) FROM visitor_visits').pluck().get()).toBe(4);
-    batch(true);
-    batch(true);
+    batch();
+    batch();
     expect(db.prepare('SELECT visit FROM visitor_visits ORDER BY visit').pluck().all()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     await store.close();
   });
 
   it('never marks as merged a visit that reused the id of a job failed in its savepoint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'linktrail-vindex-'));
-    dirs.push(dir);
-    const store = createSqliteStore(join(dir, 'db.sqlite'), 'commit');
-    const db = store.db;
     const options = { mergeAt: 4, chunk: 1 };
-    const index = createVisitorIndex(db, options);
-    const insert = db.prepare("INSERT INTO visits (site_id, ts, vid, channel, touch) VALUES ('acme', ?, ?, 'direct', 0)");
-    const visit = (ts: number, vid: string) => index.added('acme', vid, Number(insert.run(ts, vid).lastInsertRowid));
-    const batch = (run: () => void = () => {}) => {
-      db.exec('BEGIN');
-      run();
-      index.step();
-      db.exec('COMMIT');
-      index.committed();
-    };
+    const { store, db, visit, batch, mark } = driven(options);
     batch(() => [1, 2, 3].forEach((ts) => visit(ts, `visitor-${ts}000`)));
     // As the batcher replays a failed batch: this job's visit is undone in its savepoint, the batch commits.
     batch(() => {
@@ -179,12 +172,11 @@ describe('visitor index in sorted runs (SQLite)', () => {
     batch();
     batch(() => visit(5, 'zzzz-real')); // takes the id the failed job had, past the merge
     for (let i = 0; i < 6; i++) batch();
-    const mark = Number(db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(MARK));
     const real = db.prepare("SELECT id FROM visits WHERE vid = 'zzzz-real'").pluck().get() as number;
     const indexed = (db.prepare("SELECT COUNT(*) FROM visitor_visits WHERE vid = 'zzzz-real'").pluck().get() as number) > 0;
     // After a restart, the real visit is found: in visitor_visits, or past the mark in the tail.
     expect(indexed || createVisitorIndex(db, options).tail('acme', 'zzzz-real').includes(real)).toBe(true);
-    expect(indexed || real > mark).toBe(true);
+    expect(indexed || real > mark()).toBe(true);
     await store.close();
   });
 
