@@ -58,9 +58,10 @@ function sortKey(siteId: string, vid: string): number {
 }
 
 interface Merge {
-  /** The merged entries' (sort key << 32 | log position), in key order. */
-  order: BigUint64Array;
-  /** `order` as 32-bit halves: [2i] the log position, [2i + 1] the sort key. */
+  /**
+   * The merged entries in key order, as 32-bit halves of (sort key << 32 | log position),
+   * sorted as a BigUint64Array: [2i] the log position, [2i + 1] the sort key.
+   */
   halves: Uint32Array;
   /** Log entries [0, end) are merged; every committed visit up to `bound` is among them. */
   end: number;
@@ -139,7 +140,7 @@ export function createVisitorIndex(db: Sqlite, { mergeAt = 16_384, chunk = 128 }
       halves[2 * i + 1] = keys[i]!;
     }
     order.sort();
-    merge = { order, halves, end, bound: Number(lastVisit.get() ?? 0), done: 0, next: 0 };
+    merge = { halves, end, bound: Number(lastVisit.get() ?? 0), done: 0, next: 0 };
   };
 
   return {
