@@ -5,6 +5,7 @@ import { badRequest } from './errors.js';
 import { touchCid } from './ids.js';
 import type { HitInput } from './schemas/hit.js';
 import type { HitRecord, Site, Store } from './store.js';
+import { RecentVisitors } from './recent-visitors.js';
 import { MINUTE } from './time.js';
 
 /** A pageview within this gap of the visitor's previous hit continues the visit. */
@@ -69,20 +70,14 @@ export function visitorKey(siteId: string, vid: string): number {
 
 export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
   // Last hit time per (site, visitor): serves the 30-minute rule without a random-key
-  // index on the hits table. Bounded: the oldest entries go first (Map keeps insert order).
-  // Keyed by a 52-bit hash, not the strings: 60 bytes an entry instead of 150 (12 MB at the
-  // bound, not 30); two visitors sharing a hash (odds ~1e-5 at the bound) share a timer.
-  const lastSeen = new Map<number, number>();
-  const touchLastSeen = (key: number, ts: number) => {
-    const prev = lastSeen.get(key);
-    lastSeen.delete(key);
-    lastSeen.set(key, prev === undefined ? ts : Math.max(prev, ts));
-    if (lastSeen.size > maxVisitors) lastSeen.delete(lastSeen.keys().next().value as number);
-  };
+  // index on the hits table. Bounded: the visitors touched last are kept (recent-visitors.ts).
+  // Keyed by a 52-bit hash, not the strings; two visitors sharing a hash (odds ~1e-5 at the
+  // bound) share a timer.
+  const lastSeen = new RecentVisitors(maxVisitors);
 
   return {
     async warm() {
-      for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) touchLastSeen(visitorKey(v.siteId, v.vid), v.ts);
+      for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) lastSeen.touch(visitorKey(v.siteId, v.vid), v.ts);
     },
 
     prepare(site, hit, ts, automated) {
@@ -101,7 +96,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       const key = visitorKey(site.id, hit.vid);
       const prev = lastSeen.get(key);
       const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
-      if (!bot) touchLastSeen(key, ts);
+      if (!bot) lastSeen.touch(key, ts);
 
       const code = c.channel === 'affiliate' && c.affiliate ? withoutNul(c.affiliate.toLowerCase(), 64) : null;
       // A touch needs a click id: the shortlink's, the script's, or one minted here.
