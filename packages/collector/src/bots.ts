@@ -7,22 +7,26 @@ import { isbot } from 'isbot';
 /**
  * Verdicts of recent User-Agents. A page's visitors share a few hundred browser strings, and
  * isbot's one large pattern costs ~2 µs a string (about a twentieth of a pageview on the
- * ingest worker). The least recently seen go first; strings longer than any browser's are
- * not kept, so the memo stays under ~1 MB.
+ * ingest worker). Two generations, as quick-lru keeps them: a string seen again is found in
+ * the newer map without a write (moving it to the end of one map on every hit put each
+ * request's copy of the string in V8's old generation), one from the older map is copied
+ * over, and when the newer map is full the older one is dropped. Strings longer than any
+ * browser's are not kept, so the memo stays under ~1 MB.
  */
-const recent = new Map<string, boolean>();
-const RECENT_MAX = 1024;
+let recent = new Map<string, boolean>();
+let older = new Map<string, boolean>();
+const RECENT_MAX = 512;
 const RECENT_LENGTH = 512;
 
 export function isAutomated(userAgent: string | undefined | null): boolean {
   if (!userAgent) return true;
-  let bot = recent.get(userAgent);
-  if (bot === undefined) {
-    bot = isbot(userAgent);
-    if (userAgent.length > RECENT_LENGTH) return bot;
-    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
-  } else {
-    recent.delete(userAgent);
+  const known = recent.get(userAgent);
+  if (known !== undefined) return known;
+  const bot = older.get(userAgent) ?? isbot(userAgent);
+  if (userAgent.length > RECENT_LENGTH) return bot;
+  if (recent.size >= RECENT_MAX) {
+    older = recent;
+    recent = new Map();
   }
   recent.set(userAgent, bot);
   return bot;

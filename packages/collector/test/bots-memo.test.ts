@@ -23,16 +23,19 @@ describe('isAutomated keeps the verdicts of recent User-Agents', () => {
     expect([counted(''), counted(null)]).toEqual([{ bot: true, asked: 0 }, { bot: true, asked: 0 }]);
   });
 
-  it('keeps 1,024 strings, dropping the least recently seen, so a flood of new ones keeps it bounded', () => {
+  it('keeps a string seen again, and drops one after 1,024 new strings, so a flood keeps it bounded', () => {
     const ua = (i: number) => `${CHROME} build/${i}`;
-    for (let i = 0; i < 1024; i++) counted(ua(i));
-    // Seen again: now the most recent, it outlives the flood below; build/1 does not.
-    expect(counted(ua(0))).toEqual({ bot: false, asked: 0 });
-    for (let i = 1024; i < 1024 + 1023; i++) counted(ua(i));
-    expect(counted(ua(0))).toEqual({ bot: false, asked: 0 });
-    expect(counted(ua(1))).toEqual({ bot: false, asked: 1 });
-    // One more than it keeps: the oldest goes, and is asked about again.
-    for (let i = 5000; i < 5000 + 1024; i++) counted(ua(i));
+    expect(counted(ua(0))).toEqual({ bot: false, asked: 1 });
+    // Seen again every 300 new strings: it stays, however many go by.
+    for (let round = 1; round <= 10; round++) {
+      for (let i = 0; i < 300; i++) counted(ua(round * 1000 + i));
+      expect(counted(ua(0))).toEqual({ bot: false, asked: 0 });
+    }
+    // The last 511 new strings are always kept.
+    for (let i = 0; i < 511; i++) expect(counted(ua(50_000 + i)).asked).toBe(1);
+    for (let i = 0; i < 511; i++) expect(counted(ua(50_000 + i)).asked).toBe(0);
+    // Not seen while 1,024 new strings come: it goes, and is asked about again.
+    for (let i = 0; i < 1024; i++) counted(ua(90_000 + i));
     expect(counted(ua(0))).toEqual({ bot: false, asked: 1 });
     expect(counted(GOOGLEBOT)).toEqual({ bot: true, asked: 1 });
   });
