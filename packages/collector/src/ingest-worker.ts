@@ -88,25 +88,31 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
   // A small young generation: the worker's garbage is short-lived, and V8's default lets
   // each thread's nursery grow to tens of MB under load (peak RSS, measured: see BENCHMARKS.md).
   const worker = new Worker(new URL(import.meta.url), { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
-  const waiting = new Map<number, { resolve: (a: Answer) => void; reject: (e: Error) => void }>();
-  let nextId = 0;
+  // Requests out on the worker, by id: slots reused as answers come back. (A Map keyed by a
+  // growing counter was rehashed into a new table every few dozen requests, and those tables
+  // were half of what this thread's garbage collector moved to the old generation.)
+  const waiting: Array<{ resolve: (a: Answer) => void; reject: (e: Error) => void } | undefined> = [];
+  const freeIds: number[] = [];
   let closed: (() => void) | null = null;
   const post = (m: ToWorker) => worker.postMessage(m);
   const send = perTurn<[number, PublicRequest]>((list) => post({ t: 'run', list }), setImmediate, CHUNK);
 
   return new Promise((resolveStart, rejectStart) => {
     const failAll = (error: Error) => {
-      for (const w of waiting.values()) w.reject(error);
-      waiting.clear();
+      const all = waiting.splice(0);
+      freeIds.length = 0;
+      for (const w of all) w?.reject(error);
     };
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'ready') resolveStart(ingest);
       else if (m.t === 'answers') {
         for (const [id, a] of m.list) {
-          const w = waiting.get(id);
-          waiting.delete(id);
-          if ('failed' in a) w?.reject(fromFailure(a));
-          else w?.resolve(a);
+          const w = waiting[id];
+          if (!w) continue;
+          waiting[id] = undefined;
+          freeIds.push(id);
+          if ('failed' in a) w.reject(fromFailure(a));
+          else w.resolve(a);
         }
       } else if (m.t === 'closed') closed?.();
       else if (m.t === 'fatal') rejectStart(new Error(`ingest worker: ${m.message}`));
@@ -131,8 +137,8 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
     const ingest: PublicIngest = {
       run: (request) =>
         new Promise<Answer>((resolve, reject) => {
-          const id = nextId++;
-          waiting.set(id, { resolve, reject });
+          const id = freeIds.pop() ?? waiting.length;
+          waiting[id] = { resolve, reject };
           send.add([id, request]);
         }),
       forgetSite: (site) => post({ t: 'forget', site }),
