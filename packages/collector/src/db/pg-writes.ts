@@ -11,7 +11,7 @@ import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
 import { cidNeedsKey, randomId, touchCidTime } from '../ids.js';
-import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+import { CANDIDATE_LIMIT, countOrderRow, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
 export interface BatchContext {
@@ -236,7 +236,7 @@ export async function writeConversion(
   }
   const stored = await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2', [conv.siteId, conv.order]);
   countOrderRow(rollup, stored.rows[0], 1);
-  return { created: true, conversion: { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution } };
+  return { created: true, conversion: newlyStored(conv, vid, newCustomer, attribution) };
 }
 
 /** An order's status (its order lock held): only completed orders are in the rollups. */

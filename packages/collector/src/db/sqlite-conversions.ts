@@ -4,7 +4,7 @@ import type { ClickCandidate, VisitCandidate } from '../attribution.js';
 import { touchCidTime } from '../ids.js';
 import type { RollupBatch } from '../rollups.js';
 import type { Store, StoredConversion } from '../store.js';
-import { CANDIDATE_LIMIT, countOrderRow, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+import { CANDIDATE_LIMIT, countOrderRow, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 import type { Row, SqliteAccess } from './sqlite-access.js';
 import type { VisitorIndex } from './visitor-index.js';
 
@@ -143,7 +143,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           ),
         );
         countOrderRow(rollup, row, 1);
-        const stored: StoredConversion = { ...conv, vid, status: 'completed', scanned: 0, newCustomer, attribution };
+        const stored = newlyStored(conv, vid, newCustomer, attribution);
         return { created: true, conversion: stored };
       });
     },
