@@ -94,9 +94,9 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       const touch = TOUCH.has(c.channel);
 
       const key = visitorKey(site.id, hit.vid);
-      const prev = lastSeen.get(key);
+      // A bot's hit never continues or starts a visit: it only reads.
+      const prev = bot ? lastSeen.get(key) : lastSeen.touch(key, ts);
       const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
-      if (!bot) lastSeen.touch(key, ts);
 
       const code = c.channel === 'affiliate' && c.affiliate ? withoutNul(c.affiliate.toLowerCase(), 64) : null;
       // A touch needs a click id: the shortlink's, the script's, or one minted here.

@@ -53,18 +53,24 @@ export class RecentVisitors {
     return this.keys[i] === EMPTY ? undefined : this.times[i];
   }
 
-  /** Records a hit of `key` at `ts` (the later time wins) and makes it the most recent. */
-  touch(key: number, ts: number): void {
+  /**
+   * Records a hit of `key` at `ts` (the later time wins) and makes it the most recent;
+   * returns the time held before, if any (one probe for `get` and the update).
+   */
+  touch(key: number, ts: number): number | undefined {
     const i = this.slot(key);
+    let before: number | undefined;
     if (this.keys[i] === EMPTY) {
       this.keys[i] = key + 1;
       this.times[i] = ts;
       this.used++;
-    } else if (ts > this.times[i]!) {
-      this.times[i] = ts;
+    } else {
+      before = this.times[i]!;
+      if (ts > before) this.times[i] = ts;
     }
     this.order[i] = ++this.touches;
     if (this.used >= this.limit) this.rebuild();
+    return before;
   }
 
   /** Keeps the `max` keys touched last, laid out again (so no probe chain keeps a hole). */

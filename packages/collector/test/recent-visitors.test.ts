@@ -7,9 +7,9 @@ describe('recent visitors (the memory of the 30-minute rule)', () => {
     const seen = new RecentVisitors(100);
     const a = visitorKey('site', 'visitor-a');
     expect(seen.get(a)).toBeUndefined();
-    seen.touch(a, 1000);
-    seen.touch(a, 5000);
-    seen.touch(a, 3000); // an older hit arriving late does not move the time back
+    expect(seen.touch(a, 1000)).toBeUndefined();
+    expect(seen.touch(a, 5000)).toBe(1000);
+    expect(seen.touch(a, 3000)).toBe(5000); // an older hit arriving late does not move the time back
     expect(seen.get(a)).toBe(5000);
     expect(seen.get(visitorKey('site', 'visitor-b'))).toBeUndefined();
     expect(seen.get(visitorKey('other', 'visitor-a'))).toBeUndefined();
