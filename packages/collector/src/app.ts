@@ -6,7 +6,7 @@ import { installErrorHandler } from './errors.js';
 import { createMailer } from './mail.js';
 import { registerDocs } from './openapi.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
-import { requestForLog } from './log.js';
+import { requestForLog, requestLoggers } from './log.js';
 import { createPublicIngest, writingThrough, type PublicIngest } from './public-ingest.js';
 import { installValidators } from './validation.js';
 import { conversionRoutes } from './routes/api/conversions.js';
@@ -70,6 +70,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Privacy: the default request serializer logs the client's address; ours does not.
     logger: logger ? { level: 'info', ...logger, serializers: { ...logger.serializers, req: requestForLog } } : false,
+    ...(logger ? { childLoggerFactory: requestLoggers() } : {}),
     // Small by default; routes that take batches (hits, conversions, /collect) set their own.
     bodyLimit: 16 * 1024,
     trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,

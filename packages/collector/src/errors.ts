@@ -54,7 +54,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     let code = 'internal';
     let message = 'internal error';
     if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
+      request.log.error({ req: request, err: error }, 'request failed');
     } else {
       code =
         error instanceof HttpError

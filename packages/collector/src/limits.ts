@@ -5,6 +5,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { HttpError } from './errors.js';
+import { PUBLIC_LOG_LEVEL } from './log.js';
 
 export interface RateLimitOptions {
   /** Requests a minute from one address to each public endpoint. Default 6000; 0: no limit. */
@@ -74,7 +75,7 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
 
   return {
     publicRoute: (flags = {}) => ({
-      logLevel: 'warn',
+      logLevel: PUBLIC_LOG_LEVEL,
       config: { ...flags, ...(publicMax > 0 ? { rateLimit: { max: publicMax, timeWindow: WINDOW, cache: CACHE } } : {}) },
     }),
     auth,
