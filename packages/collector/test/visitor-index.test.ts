@@ -159,6 +159,27 @@ describe('visitor index in sorted runs (SQLite)', () => {
     await store.close();
   });
 
+  it('finds the visits of each visitor in a tail of thousands, across growth, a rollback and a merge', async () => {
+    const { store, db, index, visit, batch } = driven({ mergeAt: 3000, chunk: 500 });
+    const vid = (i: number) => `v${i.toString(36).padStart(6, '0')}`;
+    const found = (i: number) =>
+      index.tail('acme', vid(i)).filter((id) => db.prepare('SELECT 1 FROM visits WHERE id = ? AND vid = ?').get(id, vid(i))).length +
+      (db.prepare("SELECT COUNT(*) FROM visitor_visits WHERE site_id = 'acme' AND vid = ?").pluck().get(vid(i)) as number);
+    // Past the first arrays (1,024 entries) in one batch, then past the next ones in a rolled-back one.
+    batch(() => { for (let i = 0; i < 1500; i++) visit(i, vid(i)); });
+    batch(() => { for (let i = 1500; i < 2500; i++) visit(i, vid(i)); }, false);
+    expect(index.tail('acme', vid(1499))).toHaveLength(1);
+    expect(index.tail('acme', vid(1500))).toEqual([]);
+    // A second visit for some, then enough to start a merge; visits keep coming while it runs.
+    batch(() => { for (let i = 0; i < 1600; i++) visit(10_000 + i, vid(i % 2 === 0 ? i : 3000 + i)); });
+    for (let b = 0; b < 8; b++) batch(() => visit(20_000 + b, vid(b)));
+    expect(db.prepare('SELECT COUNT(*) FROM visitor_visits').pluck().get()).toBe(3100);
+    const expected = (i: number) => (i < 1500 ? 1 : 0) + (i < 1600 && i % 2 === 0 ? 1 : 0) + (i >= 3000 && i < 4600 && i % 2 === 1 ? 1 : 0) + (i < 8 ? 1 : 0);
+    for (let i = 0; i < 4600; i += 7) expect([i, found(i)]).toEqual([i, expected(i)]);
+    for (const i of [0, 1, 2, 7, 8, 1499, 1500, 1599, 3001, 4599]) expect([i, found(i)]).toEqual([i, expected(i)]);
+    await store.close();
+  });
+
   it('never marks as merged a visit that reused the id of a job failed in its savepoint', async () => {
     const options = { mergeAt: 4, chunk: 1 };
     const { store, db, visit, batch, mark } = driven(options);
