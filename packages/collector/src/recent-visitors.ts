@@ -16,6 +16,8 @@ export class RecentVisitors {
   private readonly times: Float64Array;
   /** Touch order per slot: the rebuild keeps the `max` highest. */
   private readonly order: Float64Array;
+  /** The rebuild's working space, made once: touch orders, then the entries kept. */
+  private readonly scratch: Float64Array;
   private used = 0;
   private touches = 0;
   private readonly limit: number;
@@ -29,6 +31,7 @@ export class RecentVisitors {
     this.keys = new Float64Array(capacity);
     this.times = new Float64Array(capacity);
     this.order = new Float64Array(capacity);
+    this.scratch = new Float64Array(Math.max(this.limit, max * 3));
   }
 
   get size(): number {
@@ -75,23 +78,53 @@ export class RecentVisitors {
 
   /** Keeps the `max` keys touched last, laid out again (so no probe chain keeps a hole). */
   private rebuild(): void {
-    const { keys, times, order } = this;
-    const keep = this.touches - this.max;
-    const kept = new Float64Array(this.max * 3);
+    const { keys, times, order, scratch } = this;
+    // Each key's last touch is its own number: the max-th latest of them is the cut. When the
+    // last `max` touches were all different keys (a stream of new visitors), it is plain.
+    let cut = this.touches - this.max + 1;
     let n = 0;
+    for (let j = 0; j < keys.length; j++) if (keys[j] !== EMPTY) scratch[n++] = order[j]!;
+    let recent = 0;
+    for (let j = 0; j < n; j++) if (scratch[j]! >= cut) recent++;
+    if (recent < this.max) cut = n > this.max ? nthSmallest(scratch, n, n - this.max) : 0;
+    n = 0;
     for (let j = 0; j < keys.length; j++) {
-      if (keys[j] === EMPTY || order[j]! <= keep) continue;
-      kept[n++] = keys[j]!;
-      kept[n++] = times[j]!;
-      kept[n++] = order[j]!;
+      if (keys[j] === EMPTY || order[j]! < cut) continue;
+      scratch[n++] = keys[j]!;
+      scratch[n++] = times[j]!;
+      scratch[n++] = order[j]!;
     }
     keys.fill(EMPTY);
     this.used = n / 3;
     for (let j = 0; j < n; j += 3) {
-      const i = this.slot(kept[j]! - 1);
-      keys[i] = kept[j]!;
-      times[i] = kept[j + 1]!;
-      order[i] = kept[j + 2]!;
+      const i = this.slot(scratch[j]! - 1);
+      keys[i] = scratch[j]!;
+      times[i] = scratch[j + 1]!;
+      order[i] = scratch[j + 2]!;
     }
   }
+}
+
+/** The k-th smallest (from 0) of a[0..n), by quickselect; reorders a[0..n). */
+function nthSmallest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }

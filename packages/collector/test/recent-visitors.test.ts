@@ -34,10 +34,39 @@ describe('recent visitors (the memory of the 30-minute rule)', () => {
   });
 
   it('finds every key after many rebuilds, whatever their slots', () => {
-    const seen = new RecentVisitors(5000);
-    const keys = Array.from({ length: 5000 }, (_, i) => visitorKey('site', `${i}-${Math.random().toString(36).slice(2)}`));
-    for (let round = 0; round < 5; round++) keys.forEach((k, i) => seen.touch(k, round * 10_000 + i));
-    keys.forEach((k, i) => expect(seen.get(k)).toBe(40_000 + i));
-    expect(seen.size).toBe(5000);
+    const max = 5000;
+    const seen = new RecentVisitors(max);
+    const keys = Array.from({ length: 40_000 }, (_, i) => visitorKey('site', `${i}-${Math.random().toString(36).slice(2)}`));
+    keys.forEach((k, i) => seen.touch(k, i));
+    // Eight times the bound went through: the latest `max` are all there, the oldest are gone.
+    keys.slice(-max).forEach((k, i) => expect(seen.get(k)).toBe(40_000 - max + i));
+    expect(keys.slice(0, 20_000).filter((k) => seen.get(k) !== undefined)).toEqual([]);
+  });
+
+  it('always holds the `max` keys touched last, however often some of them come back', () => {
+    const max = 1000;
+    const seen = new RecentVisitors(max);
+    // The reference: a Map kept in touch order, bounded to `max`, as the memory used to be.
+    const reference = new Map<number, number>();
+    const touch = (key: number, ts: number) => {
+      const before = reference.get(key);
+      reference.delete(key);
+      reference.set(key, Math.max(before ?? ts, ts));
+      if (reference.size > max) reference.delete(reference.keys().next().value!);
+      expect(seen.touch(key, ts)).toBe(before);
+    };
+    let seed = 11;
+    const random = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % k);
+    let ts = 0;
+    // A few regulars with many pageviews among a stream of new visitors.
+    for (let i = 0; i < 30_000; i++) {
+      const regular = random(3) === 0;
+      touch(visitorKey('s', regular ? `regular-${random(50)}` : `new-${i}`), ++ts);
+      if (i % 997 === 0) for (const [key, time] of reference) expect(seen.get(key)).toBe(time);
+    }
+    // One visitor coming back 900 times, then a new one: the rebuild keeps all `max` of the latest.
+    for (let i = 0; i < 900; i++) touch(visitorKey('s', 'new-29999'), ++ts);
+    for (let i = 0; i < 700; i++) touch(visitorKey('s', `late-${i}`), ++ts);
+    for (const [key, time] of reference) expect(seen.get(key)).toBe(time);
   });
 });
