@@ -98,10 +98,16 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
   const send = perTurn<[number, PublicRequest]>((list) => post({ t: 'run', list }), setImmediate, CHUNK);
 
   return new Promise((resolveStart, rejectStart) => {
+    // Once the worker failed, nothing new is sent: answers it posted before failing still
+    // arrive, and a recycled id would hand one of them to a new request.
+    let dead: Error | null = null;
     const failAll = (error: Error) => {
-      const all = waiting.splice(0);
-      freeIds.length = 0;
-      for (const w of all) w?.reject(error);
+      dead ??= error;
+      for (let id = 0; id < waiting.length; id++) {
+        const w = waiting[id];
+        waiting[id] = undefined;
+        w?.reject(error);
+      }
     };
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'ready') resolveStart(ingest);
@@ -137,6 +143,7 @@ export function startIngestWorker(options: { file: string; sync: Durability; coo
     const ingest: PublicIngest = {
       run: (request) =>
         new Promise<Answer>((resolve, reject) => {
+          if (dead) return reject(dead);
           const id = freeIds.pop() ?? waiting.length;
           waiting[id] = { resolve, reject };
           send.add([id, request]);
