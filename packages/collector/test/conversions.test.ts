@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { attribute } from '../src/attribution.js';
 import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
@@ -153,5 +154,49 @@ describe('hostile conversions', () => {
       const c = json(await t.app.inject({ method: 'GET', url: `/api/sites/acme/conversions/${order}`, headers: t.auth }));
       expect(c.conversion.ts).toBe(new Date(t.clock.now).toISOString());
     }
+  });
+});
+
+describe('every field of a conversion is kept (its copies are field by field)', () => {
+  const expectAllKept = (c: Record<string, any>) =>
+    expect(c).toMatchObject({
+      order: 'F1', event: 'fest', type: 'purchase', currency: 'EUR', valueMinor: 9000, tickets: 3, vid: 'visitor-ffff', cid: 'click-ffff-0123456789',
+      items: [{ type: 'day-pass', qty: 2, priceMinor: 4500 }], newCustomer: true, status: 'completed', scanned: 0,
+    });
+
+  it('a postback answers what is stored, as reading it back gives it', async () => {
+    const res = await postback(t, {
+      order: 'F1', event: 'fest', type: 'purchase', currency: 'EUR', value: '90.00', tickets: 3, vid: 'visitor-ffff',
+      cid: 'click-ffff-0123456789', customer: 'fay@example.com', items: [{ type: 'day-pass', qty: 2, price: '45.00' }],
+    });
+    expect(res.statusCode).toBe(201);
+    const stored = (await t.app.ctx.store.getConversion('acme', 'F1'))!;
+    expectAllKept(stored);
+    expect(stored.customer).toMatch(/^[0-9a-f]{64}$/);
+    // The answer at write time is the row read back.
+    const again = await postback(t, { order: 'F1', value: '90.00' });
+    expect(again.statusCode).toBe(200);
+    expect(json(res)).toEqual(json(again));
+    // And in the store itself: what recording answers is the row read back, field for field.
+    const record = { ...stored, order: 'F2', customer: 'f'.repeat(64) };
+    const created = await t.app.ctx.store.recordConversion(record, 28, attribute);
+    expect(created.created).toBe(true);
+    expect(created.conversion).toEqual(await t.app.ctx.store.getConversion('acme', 'F2'));
+  });
+
+  it('a conversion from the script keeps every field it sent', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/collect',
+      headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+      payload: JSON.stringify({
+        site: 'acme', kind: 'conversion', order: 'F1', event: 'fest', type: 'purchase', currency: 'EUR', value: '90.00', tickets: 3,
+        vid: 'visitor-ffff', cid: 'click-ffff-0123456789', customer: 'fay@example.com', items: [{ type: 'day-pass', qty: 2, price: '45.00' }],
+      }),
+    });
+    expect(res.statusCode).toBeLessThan(300);
+    const stored = (await t.app.ctx.store.getConversion('acme', 'F1'))!;
+    expectAllKept(stored);
+    expect(stored.customer).toMatch(/^[0-9a-f]{64}$/);
   });
 });

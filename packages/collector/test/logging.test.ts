@@ -17,6 +17,24 @@ describe('request logs', () => {
     return { t, lines };
   }
 
+  it('gives the public routes one shared logger, and each API request its own with its id', async () => {
+    const { t } = await logged();
+    const loggers: Array<{ url: string; log: object; bindings: Record<string, unknown> }> = [];
+    t.app.addHook('onResponse', (request, _reply, done) => {
+      loggers.push({ url: request.url, log: request.log, bindings: (request.log as unknown as { bindings(): Record<string, unknown> }).bindings() });
+      done();
+    });
+    await t.app.inject({ method: 'POST', url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` }, payload: { id: 'acme', name: 'Acme', url: 'https://tickets.example.com' } });
+    await t.app.inject({ url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` } });
+    for (let i = 0; i < 2; i++) await t.app.inject({ url: `/p.gif?site=acme&order=o-${i}` });
+    const [api1, api2, hit1, hit2] = loggers;
+    expect(api1!.log).not.toBe(api2!.log);
+    expect(api1!.bindings.reqId).toBeTruthy();
+    expect(api1!.bindings.reqId).not.toBe(api2!.bindings.reqId);
+    expect(hit1!.log).toBe(hit2!.log);
+    expect(hit1!.bindings.reqId).toBeUndefined();
+  });
+
   it('logs API requests with their id, and nothing per hit on the public routes', async () => {
     const { t, lines } = await logged();
     const site = await t.app.inject({
