@@ -29,7 +29,7 @@ describe('request logs', () => {
     for (let i = 0; i < 2; i++) await t.app.inject({ url: `/p.gif?site=acme&order=o-${i}` });
     const [api1, api2, hit1, hit2] = loggers;
     expect(api1!.log).not.toBe(api2!.log);
-    expect(api1!.bindings.reqId).toBeTruthy();
+    expect(api1!.bindings.reqId).toMatch(/^req-/);
     expect(api1!.bindings.reqId).not.toBe(api2!.bindings.reqId);
     expect(hit1!.log).toBe(hit2!.log);
     expect(hit1!.bindings.reqId).toBeUndefined();
@@ -46,7 +46,7 @@ describe('request logs', () => {
     expect(site.statusCode).toBe(201);
     const api = lines.filter((l) => l.msg === 'request completed');
     expect(api).toHaveLength(1);
-    expect(api[0]!.reqId).toBeTruthy();
+    expect(api[0]!.reqId).toMatch(/^req-/);
 
     lines.length = 0;
     for (let i = 0; i < 3; i++) {
