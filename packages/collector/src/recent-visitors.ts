@@ -1,8 +1,8 @@
 // Last hit time per (site, visitor) key, for the 30-minute visit rule: an open-addressing
 // hash table over typed arrays. A Map of 200,000 numbers lived in V8's old generation, and
 // with every pageview a new visitor (a busy page) it was rehashed into a new multi-MB table
-// every few thousand hits: most of the ingest worker's old-generation growth, so a full
-// garbage collection (5 to 8 ms, every request in flight waits) every ~1.3 s.
+// every few thousand hits: a seventh of what the ingest worker moved to its old generation,
+// where each full garbage collection (2 to 8 ms) holds up every request in flight.
 //
 // Bounded like the Map it replaces: the `max` visitors touched last are always kept. The
 // table holds more between rebuilds; when it is 3/4 full, a rebuild keeps only those.
