@@ -10,7 +10,11 @@ const common: Options = { useDefaults: true, removeAdditional: true, allErrors: 
 /** The first top-level field that coercion turned into a non-finite number ("1e400" → Infinity). */
 function nonFinite(data: unknown): string | null {
   if (typeof data !== 'object' || data === null) return null;
-  for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && !Number.isFinite(v)) return k;
+  // for…in, not Object.entries: no arrays per request (every pixel's query passes here).
+  for (const k in data) {
+    const v = (data as Record<string, unknown>)[k];
+    if (typeof v === 'number' && !Number.isFinite(v)) return k;
+  }
   return null;
 }
 
