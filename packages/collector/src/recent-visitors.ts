@@ -82,12 +82,14 @@ export class RecentVisitors {
     // Each key's last touch is its own number: the max-th latest of them is the cut. When the
     // last `max` touches were all different keys (a stream of new visitors), it is plain.
     let cut = this.touches - this.max + 1;
-    let n = 0;
-    for (let j = 0; j < keys.length; j++) if (keys[j] !== EMPTY) scratch[n++] = order[j]!;
     let recent = 0;
-    for (let j = 0; j < n; j++) if (scratch[j]! >= cut) recent++;
-    if (recent < this.max) cut = n > this.max ? nthSmallest(scratch, n, n - this.max) : 0;
-    n = 0;
+    for (let j = 0; j < keys.length; j++) if (keys[j] !== EMPTY && order[j]! >= cut) recent++;
+    let n = 0;
+    if (recent < this.max) {
+      for (let j = 0; j < keys.length; j++) if (keys[j] !== EMPTY) scratch[n++] = order[j]!;
+      cut = n > this.max ? nthSmallest(scratch, n, n - this.max) : 0;
+      n = 0;
+    }
     for (let j = 0; j < keys.length; j++) {
       if (keys[j] === EMPTY || order[j]! < cut) continue;
       scratch[n++] = keys[j]!;
