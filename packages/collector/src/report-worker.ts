@@ -1,11 +1,14 @@
-// Reports on a thread of their own, over a read connection to the SQLite file. better-sqlite3
+// Reports on threads of their own, over read connections to the SQLite file. better-sqlite3
 // reads synchronously, and a report can read millions of rows (two dimensions no rollup holds
 // read the raw tables: ~1.4 s at 1M visits, ~40 s at 10M); on the answering thread every
-// request — the public traffic's too — waited for it. Started by the first report; one report
-// at a time, in order. WAL mode lets it read while the ingest worker writes.
+// request — the public traffic's too — waited for it. Two lanes, each a thread started by its
+// first report, one report at a time, in order: reports the daily rollups answer (bounded by
+// days and keys, milliseconds) never wait behind one that reads raw rows, and raw ones are
+// refused (429) past a few outstanding. WAL mode lets both read while the ingest worker writes.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createSqliteStore } from './db/sqlite-store.js';
-import type { ReportQuery } from './report.js';
+import { HttpError } from './errors.js';
+import { readsRollupsOnly, type ReportQuery } from './report.js';
 import type { Store } from './store.js';
 
 interface Setup {
@@ -24,8 +27,51 @@ export interface ReportReader {
   close(): Promise<void>;
 }
 
-/** Reports from `file` (migrated already by the main thread's store) on a worker thread. */
+/** Reports that read raw rows, running or waiting, at most: per site, and in all. */
+export const RAW_REPORTS = { perSite: 2, all: 8 } as const;
+
+/** Reports from `file` (migrated already by the main thread's store) on worker threads. */
 export function reportWorker(file: string): ReportReader {
+  const rollups = lane(file);
+  const raw = lane(file);
+  const rawOut = new Map<string, number>();
+  let rawAll = 0;
+  return {
+    report: (siteId, query) => {
+      if (readsRollupsOnly(query)) return rollups.report(siteId, query);
+      const site = rawOut.get(siteId) ?? 0;
+      if (site >= RAW_REPORTS.perSite || rawAll >= RAW_REPORTS.all) {
+        const mine = site >= RAW_REPORTS.perSite;
+        return Promise.reject(
+          new HttpError(
+            429,
+            'reports_busy',
+            `${mine ? `${site} reports of this site` : `${rawAll} reports`} that read raw rows are under way; retry in a few seconds. ` +
+              'Reports over whole UTC days (from/to as dates) by one dimension read the daily rollups and never wait for these.',
+            { 'retry-after': '5' },
+          ),
+        );
+      }
+      rawOut.set(siteId, site + 1);
+      rawAll++;
+      const done = () => {
+        rawAll--;
+        const left = rawOut.get(siteId)! - 1;
+        if (left === 0) rawOut.delete(siteId);
+        else rawOut.set(siteId, left);
+      };
+      const out = raw.report(siteId, query);
+      out.then(done, done);
+      return out;
+    },
+    async close() {
+      await Promise.all([rollups.close(), raw.close()]);
+    },
+  };
+}
+
+/** One report thread: started by the first report, one report at a time, in order. */
+function lane(file: string): ReportReader {
   let worker: Worker | null = null;
   const waiting = new Map<number, { resolve: (r: Result) => void; reject: (e: Error) => void }>();
   let nextId = 0;

@@ -96,6 +96,12 @@ export const rollupOf = (q: ReportQuery): Rollup | null =>
 /** Orders by ticket type need the items: those always read the raw tables. */
 const orderRollupOf = (q: ReportQuery): Rollup | null => (q.dims.includes('ticket_type') ? null : rollupOf(q));
 
+/**
+ * Whether a report reads daily rollups only: its cost is bounded by the days and keys in
+ * range. Any other report reads raw rows, which at millions of visits takes seconds.
+ */
+export const readsRollupsOnly = (q: ReportQuery): boolean => orderRollupOf(q) !== null;
+
 export interface Sql {
   text: string;
   params: unknown[];

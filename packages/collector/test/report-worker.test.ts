@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../dist/app.js';
 import { createSqliteStore } from '../dist/db/sqlite-store.js';
-import { readingThrough, reportWorker } from '../dist/report-worker.js';
+import { RAW_REPORTS, readingThrough, reportWorker } from '../dist/report-worker.js';
 
 const DAY = 86_400_000;
 const dir = mkdtempSync(join(tmpdir(), 'linktrail-reports-'));
@@ -89,5 +90,60 @@ describe('reports on the report worker', () => {
     const pending = expect(wrapped.report('s', { ...queries[0], dims: [...queries[0].dims] })).rejects.toThrow(/closing/);
     await wrapped.close();
     await pending;
+  });
+
+  it('answer a rollup report while a raw one is still reading', async () => {
+    const reader = reportWorker(file);
+    const rawQuery = { ...queries[0], dims: [...queries[0].dims] };
+    const rollupQuery = { dims: ['code' as const], from, to, event: null };
+    // Both threads started and warm.
+    await Promise.all([reader.report('s', rawQuery), reader.report('s', rollupQuery)]);
+    let rawDone = false;
+    const raw = reader.report('s', rawQuery).then(() => (rawDone = true));
+    await reader.report('s', rollupQuery);
+    // On one thread the rollup report would have waited for the raw one.
+    expect(rawDone).toBe(false);
+    await raw;
+    await reader.close();
+  });
+
+  it('refuse reports of raw rows past a few under way, with 429 and a reason, and take them again after', async () => {
+    const reader = reportWorker(file);
+    const rawQuery = () => ({ ...queries[0], dims: [...queries[0].dims] });
+    const running = Array.from({ length: RAW_REPORTS.perSite }, () => reader.report('s', rawQuery()));
+    const refused = await reader.report('s', rawQuery()).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ statusCode: 429, code: 'reports_busy', headers: { 'retry-after': '5' } });
+    expect((refused as Error).message).toMatch(/2 reports of this site that read raw rows are under way; retry/);
+    // Rollup reports are never refused, and another site still has its share.
+    await reader.report('s', { dims: ['code'], from, to, event: null });
+    const others = ['a', 'b', 'c'].flatMap((site) => Array.from({ length: RAW_REPORTS.perSite }, () => reader.report(site, rawQuery())));
+    expect(running.length + others.length).toBe(RAW_REPORTS.all);
+    const full = await reader.report('d', rawQuery()).catch((e: unknown) => e);
+    expect(full).toMatchObject({ statusCode: 429, code: 'reports_busy' });
+    expect((full as Error).message).toMatch(/^8 reports that read raw rows/);
+    await Promise.all([...running, ...others]);
+    expect((await reader.report('s', rawQuery())).rows.length).toBeGreaterThan(1);
+    await reader.close();
+  });
+
+  it('answer 429 reports_busy through the report route', async () => {
+    const reader = reportWorker(file);
+    const app = await buildApp({
+      store: readingThrough(reader, createSqliteStore(file, 'commit')),
+      adminToken: 'report-admin-token-0123456789',
+      cookieSecret: 'report-cookie-secret-0123456789-abcdef',
+    });
+    const get = () =>
+      app.inject({
+        method: 'GET',
+        url: `/api/sites/s/report?by=code,channel&from=${from}&to=${to}`,
+        headers: { authorization: 'Bearer report-admin-token-0123456789' },
+      });
+    const answers = await Promise.all(Array.from({ length: RAW_REPORTS.perSite + 1 }, get));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 200, 429]);
+    const busy = answers.find((a) => a.statusCode === 429)!;
+    expect(busy.headers['retry-after']).toBe('5');
+    expect(busy.json()).toMatchObject({ error: 'reports_busy', message: expect.stringMatching(/under way; retry in a few seconds/) });
+    await app.close();
   });
 });
