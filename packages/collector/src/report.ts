@@ -1,10 +1,11 @@
 // Source and promoter breakdowns, merged by key from grouped queries: visits, visitors and
 // clicks from a daily rollup (whole UTC days) or the raw visits/clicks tables (any other
-// range); purchases and other conversions from conversions. Orders and conversions in
+// range; a range to the millisecond reads the rollup for its whole days and the raw rows of
+// the part-days at either end); purchases and other conversions from conversions. Orders and conversions in
 // code/affiliate rows come from link attribution, in channel/source/utm rows from channel
 // attribution (both stored at write time).
 import { rollupFor, type Rollup } from './rollups.js';
-import { SketchUnion } from './sketch.js';
+import { hashVisitor, SketchUnion } from './sketch.js';
 
 export const DIMENSIONS = [
   'channel',
@@ -60,6 +61,8 @@ export interface Dialect {
   dayNumber(column: string): string;
   /** Aggregate of visitor sketches: one merged blob (or an array of blobs) per group. */
   sketchUnion(column: string): string;
+  /** Aggregate of visitor ids into a sketch: a blob, or (PostgreSQL) the group's distinct ids. */
+  sketchOfIds(column: string): string;
   /** What a report reads a rollup table through; default the table itself. */
   rollup?(table: string): string;
 }
@@ -198,7 +201,57 @@ export interface ReportSql {
   visitors: Sql | null;
 }
 
-export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect): ReportSql {
+/**
+ * The whole UTC days inside a range to the millisecond that a rollup can answer, when there
+ * are any: the report then reads them there and only the part-days at either end raw (a
+ * 30-day range at 10M visits: ~1 day of raw rows instead of 30). Null when the range is whole
+ * days already, holds none, or no rollup has the keys (or the orders need their items).
+ */
+function wholeDaysWithin(q: ReportQuery): { from: number; to: number } | null {
+  if (rollupOf(q) || q.dims.includes('ticket_type') || !rollupFor(q.dims, q.codes !== undefined)) return null;
+  const from = Math.ceil(q.from / DAY_MS) * DAY_MS;
+  const to = Math.floor(q.to / DAY_MS) * DAY_MS;
+  return from < to ? { from, to } : null;
+}
+
+/**
+ * A report's queries, in parts: one, or for a range to the millisecond over whole days the
+ * rollup's days and the raw part-days at either end. The results of every part go to
+ * mergeReport together (combineParts), in one read transaction.
+ */
+export function reportParts(siteId: string, q: ReportQuery, dialect: Dialect): ReportSql[] {
+  const days = wholeDaysWithin(q);
+  if (!days) return [reportQueries(siteId, q, dialect)];
+  const parts = [reportQueries(siteId, { ...q, ...days }, dialect)];
+  // Visitors as sketches, so that one who came on a part-day and on a whole day counts once.
+  if (q.from < days.from) parts.push(reportQueries(siteId, { ...q, to: days.from }, dialect, true));
+  if (days.to < q.to) parts.push(reportQueries(siteId, { ...q, from: days.to }, dialect, true));
+  return parts;
+}
+
+/** What the queries of one part gave, as mergeReport takes it. */
+export type ReportResults = Record<'visits' | 'clicks' | 'orders' | 'orderTotals' | 'goals' | 'goalTotals', ResultRow[]> & {
+  /** The raw path's distinct count, or null when visits carry sketches. */
+  visitors: number | null;
+};
+
+/** The results of a report's parts as one (reportParts). */
+export function combineParts(parts: ReportResults[]): ReportResults {
+  if (parts.length === 1) return parts[0]!;
+  const all = (k: Exclude<keyof ReportResults, 'visitors'>) => parts.flatMap((p) => p[k]);
+  return {
+    visits: all('visits'),
+    clicks: all('clicks'),
+    orders: all('orders'),
+    orderTotals: all('orderTotals'),
+    goals: all('goals'),
+    goalTotals: all('goalTotals'),
+    visitors: null,
+  };
+}
+
+/** `sketches`: raw visits count their visitors as sketches (a part of reportParts), not as numbers. */
+export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect, sketches = false): ReportSql {
   const byType = q.dims.includes('ticket_type');
   const orderRollup = orderRollupOf(q);
   const all = { ...q, dims: [] };
@@ -224,7 +277,13 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect):
   const visitorsWhere = where(siteId, q, 'visits');
   return {
     ...conversions,
-    visits: groupedQuery(siteId, q, 'visits', dialect, 'COUNT(*) AS visits, COUNT(DISTINCT v.vid) AS visitors'),
+    visits: groupedQuery(
+      siteId,
+      q,
+      'visits',
+      dialect,
+      sketches ? `COUNT(*) AS visits, ${dialect.sketchOfIds('v.vid')} AS sketch` : 'COUNT(*) AS visits, COUNT(DISTINCT v.vid) AS visitors',
+    ),
     clicks: groupedQuery(
       siteId,
       q,
@@ -233,23 +292,25 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect):
       "SUM(CASE WHEN v.kind = 'click' THEN 1 ELSE 0 END) AS clicks, " +
         "SUM(CASE WHEN v.kind = 'preview' THEN 1 ELSE 0 END) AS previews",
     ),
-    visitors: {
-      text: `SELECT COUNT(DISTINCT v.vid) AS visitors FROM visits v WHERE ${visitorsWhere.text}`,
-      params: visitorsWhere.params,
-    },
+    visitors: sketches
+      ? null
+      : {
+          text: `SELECT COUNT(DISTINCT v.vid) AS visitors FROM visits v WHERE ${visitorsWhere.text}`,
+          params: visitorsWhere.params,
+        },
   };
 }
 
 type Num = number | bigint | string | null;
-type Blob = Uint8Array | Uint8Array[] | null;
+type Blob = Uint8Array | Uint8Array[] | string[] | null;
 export type ResultRow = Record<string, Num | Blob>;
 
 const n = (v: Num | Blob | undefined): number => (v === null || v === undefined || typeof v === 'object' ? 0 : Number(v));
 
-/** A rollup group's visitors: one merged sketch, or (PostgreSQL) the group's sketches. */
+/** A group's visitors: one merged sketch, or (PostgreSQL) the group's sketches or visitor ids. */
 function sketchOf(v: Num | Blob | undefined): SketchUnion {
   const u = new SketchUnion();
-  if (Array.isArray(v)) v.forEach((b) => u.addBlob(b));
+  if (Array.isArray(v)) for (const b of v) typeof b === 'string' ? u.addHash(hashVisitor(b)) : u.addBlob(b);
   else if (v instanceof Uint8Array) u.addBlob(v);
   return u;
 }
@@ -285,11 +346,7 @@ function rate(row: ReportRow): ReportRow {
 }
 
 /** Merges the grouped results into rows keyed by the dimension values, plus totals. */
-export function mergeReport(
-  dims: Dimension[],
-  /** visitors: the raw path's distinct count, or null when visits carry sketches. */
-  results: Record<'visits' | 'clicks' | 'orders' | 'orderTotals' | 'goals' | 'goalTotals', ResultRow[]> & { visitors: number | null },
-): { rows: ReportRow[]; totals: ReportRow } {
+export function mergeReport(dims: Dimension[], results: ReportResults): { rows: ReportRow[]; totals: ReportRow } {
   const rows = new Map<string, ReportRow>();
   const totals = emptyRow();
   const rowFor = (r: ResultRow): ReportRow => {
@@ -303,6 +360,8 @@ export function mergeReport(
     return row;
   };
   const everyone = new SketchUnion();
+  // A row's visitors: one sketch, or (reportParts) several to unite.
+  const visitors = new Map<ReportRow, SketchUnion>();
   for (const r of results.visits) {
     const row = rowFor(r);
     row.visits += n(r.visits);
@@ -310,7 +369,9 @@ export function mergeReport(
     row.previews += n(r.previews);
     if ('sketch' in r) {
       const s = sketchOf(r.sketch);
-      row.visitors = s.count();
+      const mine = visitors.get(row);
+      if (mine) mine.addUnion(s);
+      else visitors.set(row, s);
       everyone.addUnion(s);
     } else row.visitors += n(r.visitors);
     totals.visits += n(r.visits);
@@ -340,6 +401,7 @@ export function mergeReport(
   };
   for (const r of results.goals) addGoals(rowFor(r), r);
   for (const r of results.goalTotals) addGoals(totals, r);
+  for (const [row, s] of visitors) row.visitors = s.count();
   totals.visitors = results.visitors ?? everyone.count();
   const sorted = [...rows.values()].map(rate).sort(
     (a, b) =>

@@ -2,7 +2,7 @@
 // same report SQL (report.ts, `?` rewritten to `$n`) and same answers as the SQLite store.
 // Reads go straight to the pool; writes go through the group-commit batcher (pg-batcher.ts).
 import { orderListQuery, toOrderSummary } from '../order-list.js';
-import { mergeReport, reportQueries, type Dialect, type ResultRow, type Sql } from '../report.js';
+import { combineParts, mergeReport, reportParts, type Dialect, type ResultRow, type Sql } from '../report.js';
 import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
@@ -23,6 +23,7 @@ export const pgDialect: Dialect = {
   dayNumber: (col) => `to_char(to_timestamp(${col}::bigint * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
   // No sketch merge in SQL: the group's sketches, merged by report.ts (sketchOf).
   sketchUnion: (col) => `array_agg(${col})`,
+  sketchOfIds: (col) => `array_agg(DISTINCT ${col})`,
   // Rollup rows plus the changes not yet folded into them (pg-rollups.ts): reads see every commit.
   rollup: liveRollup,
 };
@@ -191,23 +192,26 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
     },
 
     async report(siteId, query) {
-      const q = reportQueries(siteId, query, pgDialect);
+      const parts = reportParts(siteId, query, pgDialect);
       // One snapshot for all the queries, so rows and totals always agree.
       const client = await pool.connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const run = async (s: Sql) => (await client.query(toPgPlaceholders(s.text), s.params)).rows as ResultRow[];
-        const results = {
-          visits: await run(q.visits),
-          clicks: q.clicks ? await run(q.clicks) : [],
-          orders: await run(q.orders),
-          orderTotals: await run(q.orderTotals),
-          goals: await run(q.goals),
-          goalTotals: await run(q.goalTotals),
-          visitors: q.visitors ? Number((await run(q.visitors))[0]?.visitors ?? 0) : null,
-        };
+        const results = [];
+        for (const q of parts) {
+          results.push({
+            visits: await run(q.visits),
+            clicks: q.clicks ? await run(q.clicks) : [],
+            orders: await run(q.orders),
+            orderTotals: await run(q.orderTotals),
+            goals: await run(q.goals),
+            goalTotals: await run(q.goalTotals),
+            visitors: q.visitors ? Number((await run(q.visitors))[0]?.visitors ?? 0) : null,
+          });
+        }
         await client.query('COMMIT');
-        return mergeReport(query.dims, results);
+        return mergeReport(query.dims, combineParts(results));
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;

@@ -2,7 +2,7 @@
 // Sites and conversions live in their own files (sqlite-sites.ts, sqlite-conversions.ts).
 import type { Statement } from 'better-sqlite3';
 import { orderListQuery, toOrderSummary } from '../order-list.js';
-import { mergeReport, reportQueries, type Dialect, type ResultRow } from '../report.js';
+import { combineParts, mergeReport, reportParts, type Dialect, type ResultRow } from '../report.js';
 import { ORDER_COUNTS, ROLLUPS, RollupBatch, TRAFFIC_COUNTS, type RollupFacts } from '../rollups.js';
 import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Conflict, HitRecord, Store } from '../store.js';
@@ -21,6 +21,7 @@ export const sqliteDialect: Dialect = {
   day: (col) => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`,
   dayNumber: (col) => `strftime('%Y-%m-%d', ${col} * 86400, 'unixepoch')`,
   sketchUnion: (col) => `lt_sketch_union(${col})`,
+  sketchOfIds: (col) => `lt_sketch(${col})`,
 };
 export const DAY_MS = 86_400_000;
 
@@ -311,19 +312,21 @@ export function createSqliteStore(
     },
 
     async report(siteId, query) {
-      const q = reportQueries(siteId, query, sqliteDialect);
+      const parts = reportParts(siteId, query, sqliteDialect);
       const rows = (s: { text: string; params: unknown[] }) => all(s.text, ...s.params) as ResultRow[];
       // One read transaction: every query of the report sees the same commits.
-      const results = db.transaction(() => ({
-        visits: rows(q.visits),
-        clicks: q.clicks ? rows(q.clicks) : [],
-        orders: rows(q.orders),
-        orderTotals: rows(q.orderTotals),
-        goals: rows(q.goals),
-        goalTotals: rows(q.goalTotals),
-        visitors: q.visitors ? Number(rows(q.visitors)[0]?.visitors ?? 0) : null,
-      }))();
-      return mergeReport(query.dims, results);
+      const results = db.transaction(() =>
+        parts.map((q) => ({
+          visits: rows(q.visits),
+          clicks: q.clicks ? rows(q.clicks) : [],
+          orders: rows(q.orders),
+          orderTotals: rows(q.orderTotals),
+          goals: rows(q.goals),
+          goalTotals: rows(q.goalTotals),
+          visitors: q.visitors ? Number(rows(q.visitors)[0]?.visitors ?? 0) : null,
+        })),
+      )();
+      return mergeReport(query.dims, combineParts(results));
     },
 
     async close() {
