@@ -109,6 +109,14 @@ const moneyFormat = (currency: string) => {
   return digits === 0 ? '0' : `0.${'0'.repeat(digits)}`;
 };
 
+/**
+ * What XML 1.0 can't hold (control characters but tab, LF and CR; U+FFFE, U+FFFF; lone
+ * surrogates): one such character in a cell made the whole file unreadable. Ingest drops
+ * them now; rows stored before still pass here.
+ */
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/gu;
+const xmlText = (text: string): string => text.replace(NOT_XML, '\ufffd');
+
 /** One worksheet; money as numbers in major units with the currency's decimals. */
 export async function reportXlsx(report: ReportAnswer, created: Date): Promise<Buffer> {
   const { header, rows } = flattenReport(report);
@@ -119,14 +127,14 @@ export async function reportXlsx(report: ReportAnswer, created: Date): Promise<B
   workbook.created = created;
   workbook.modified = created;
   const sheet = workbook.addWorksheet('Report', { views: [{ state: 'frozen', ySplit: 1 }] });
-  sheet.addRow(header).font = { bold: true };
+  sheet.addRow(header.map(xmlText)).font = { bold: true };
   rows.forEach((cells, i) => {
     const row = sheet.addRow(
       cells.map((cell) => {
         // Number() of an exact decimal string is the nearest double: what a spreadsheet holds.
         if (cell.kind === 'money') return Number(fromMinor(cell.minor, cell.currency));
         if (cell.kind === 'number') return cell.value;
-        return cell.value === null ? null : neutralize(cell.value);
+        return cell.value === null ? null : xmlText(neutralize(cell.value));
       }),
     );
     cells.forEach((cell, c) => {

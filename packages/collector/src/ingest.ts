@@ -6,15 +6,19 @@ import { touchCid } from './ids.js';
 import type { HitInput } from './schemas/hit.js';
 import type { HitRecord, Site, Store } from './store.js';
 import { RecentVisitors } from './recent-visitors.js';
+import { UNPRINTABLE_ALL } from './schemas/common.js';
 import { MINUTE } from './time.js';
 
 /** A pageview within this gap of the visitor's previous hit continues the visit. */
 export const VISIT_GAP = 30 * MINUTE;
 /** Stored url/referrer length; classification sees the whole string. */
 const STORED_URL = 2048;
-/** NUL bytes, which no real URL or referrer has and PostgreSQL text can't hold: not stored, on either store. */
-const NUL = /\u0000/g;
-const withoutNul = (v: string | null | undefined, max: number): string | null => (v ? v.replace(NUL, '').slice(0, max) || null : null);
+/**
+ * What a page sends is stored without control characters and the like (schemas/common.ts
+ * UNPRINTABLE): no real URL, referrer or utm value has them, PostgreSQL text can't hold NUL,
+ * and they would reach reports, CSV and XLSX exports (where U+FFFF makes the file invalid).
+ */
+const printable = (v: string | null | undefined, max: number): string | null => (v ? v.replace(UNPRINTABLE_ALL, '').slice(0, max) || null : null);
 
 const TOUCH = new Set<Channel>(TOUCH_CHANNELS);
 
@@ -98,23 +102,23 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       const prev = bot ? lastSeen.get(key) : lastSeen.touch(key, ts);
       const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
 
-      const code = c.channel === 'affiliate' && c.affiliate ? withoutNul(c.affiliate.toLowerCase(), 64) : null;
+      const code = c.channel === 'affiliate' && c.affiliate ? printable(c.affiliate.toLowerCase(), 64) : null;
       // A touch needs a click id: the shortlink's, the script's, or one minted here.
       // The shortlink's lt_cid is adopted only when well-formed (the script keeps 16-64 chars).
       const ltCid = params.ltCid && /^[\w-]{16,64}$/.test(params.ltCid) ? params.ltCid : null;
       const cid = hit.cid ?? ltCid ?? (touch && !replay ? touchCid(ts) : null);
       const u = params.utm;
-      const cap = (v: string | undefined) => withoutNul(v, 256);
+      const cap = (v: string | undefined) => printable(v, 256);
       return {
         siteId: site.id,
         ts,
         vid: hit.vid,
         cid,
         event: hit.event ?? null,
-        url: withoutNul(hit.url, STORED_URL)!,
-        referrer: withoutNul(referrer, STORED_URL),
+        url: printable(hit.url, STORED_URL)!,
+        referrer: printable(referrer, STORED_URL),
         channel: c.channel,
-        source: withoutNul(c.source, STORED_URL),
+        source: printable(c.source, STORED_URL),
         code,
         utm: {
           source: cap(u.source),

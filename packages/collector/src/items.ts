@@ -1,4 +1,5 @@
 import { badRequest } from './errors.js';
+import { UNPRINTABLE } from './schemas/common.js';
 
 /** Parses pixel items `TYPE:QTY:PRICE` ("vip:2:45.00"); the error names the item and the part. */
 export function parseItems(raw: string[]): Array<{ type: string; qty: number; price: string }> {
@@ -7,7 +8,7 @@ export function parseItems(raw: string[]): Array<{ type: string; qty: number; pr
     const parts = text.split(':');
     if (parts.length !== 3) throw badRequest(`${where} must be TYPE:QTY:PRICE`);
     const [type, qty, price] = parts as [string, string, string];
-    if (!type.trim() || type.length > 64 || /[\x00-\x1f\x7f]/.test(type)) {
+    if (!type.trim() || type.length > 64 || UNPRINTABLE.test(type)) {
       throw badRequest(`${where}: TYPE must be 1 to 64 printable characters`);
     }
     if (!/^\d{1,6}$/.test(qty) || Number(qty) < 1 || Number(qty) > 100_000) {

@@ -18,9 +18,20 @@ function nonFinite(data: unknown): string | null {
   return null;
 }
 
+/**
+ * `format: 'http-url'`: an http(s) URL that parses. A pattern alone let "https://[oops" or a
+ * port of 99999 in, and every link later built from it (shortlinks, code lists) failed.
+ */
+export const isHttpUrl = (s: string): boolean => {
+  if (!URL.canParse(s)) return false;
+  const { protocol } = new URL(s);
+  return protocol === 'http:' || protocol === 'https:';
+};
+
 export function installValidators(app: FastifyInstance): void {
   const text = new Ajv({ ...common, coerceTypes: 'array' });
   const json = new Ajv({ ...common, coerceTypes: false, removeAdditional: false });
+  for (const ajv of [text, json]) ajv.addFormat('http-url', { type: 'string', validate: isHttpUrl });
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart === 'body') return json.compile(schema);
     const validate = text.compile(schema);

@@ -3,17 +3,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
-import { notFound } from '../errors.js';
+import { HttpError, notFound } from '../errors.js';
 import { gpcOptOut } from '../gpc.js';
 import { randomId } from '../ids.js';
 import { codeSlug, slug } from '../schemas/common.js';
 import type { Code, Site } from '../store.js';
+import { isHttpUrl } from '../validation.js';
 import { rawVid } from '../visitor-cookie.js';
 
+/**
+ * Where a code's link goes: its target, else its event's page, else the site. A URL stored
+ * before URLs were checked to parse is passed over, so one bad row can't fail every link.
+ */
 export async function codeTarget(ctx: Ctx, site: Site, code: Code): Promise<string> {
-  if (code.target) return code.target;
+  if (code.target && isHttpUrl(code.target)) return code.target;
   const event = code.event ? await ctx.store.getEvent(site.id, code.event) : null;
-  return event?.url ?? site.url;
+  const target = [event?.url, site.url].find((u) => u && isHttpUrl(u));
+  if (!target) throw new HttpError(409, 'unusable_target', `tracking code ${code.code} has no target URL that parses (site ${site.id}: ${JSON.stringify(site.url)})`);
+  return target;
 }
 
 /** The code's link: its target with ?affiliate=CODE. */
