@@ -2,7 +2,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyLoggerOptions } from 'fastify';
 import { createSiteCache, type Ctx } from './context.js';
-import { installErrorHandler } from './errors.js';
+import { clientErrorHandler, frameworkErrors, HttpError, installErrorHandler, parseJsonBody } from './errors.js';
 import { createMailer } from './mail.js';
 import { registerDocs } from './openapi.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
@@ -68,6 +68,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const trustHops = options.trustProxy ?? 0;
   const logger = options.logger === true ? {} : options.logger || null;
   const app = Fastify({
+    frameworkErrors,
+    clientErrorHandler,
     // Privacy: the default request serializer logs the client's address; ours does not.
     logger: logger ? { level: 'info', ...logger, serializers: { ...logger.serializers, req: requestForLog } } : false,
     ...(logger ? { childLoggerFactory: requestLoggers() } : {}),
@@ -98,9 +100,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('site', null);
   await app.register(cookie, { secret: options.cookieSecret });
 
-  // sendBeacon posts text/plain to avoid a CORS preflight: parse it as JSON, with the
-  // same prototype-poisoning protection as Fastify's JSON parser.
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // JSON bodies, and text/plain as JSON too (sendBeacon posts it to avoid a CORS preflight).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // A compressed body would be read as garbage: refuse it by name.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (!encoding || encoding.toLowerCase() === 'identity') return done();
+    done(new HttpError(415, 'unsupported_media_type', `Content-Encoding ${encoding} is not accepted: send the body uncompressed`));
+  });
 
   // Before the routes: the OpenAPI document is built from the routes registered after it.
   await registerDocs(app, ctx.publicUrl);

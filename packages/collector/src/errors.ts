@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import sjson from 'secure-json-parse';
 import { sendGif } from './gif.js';
 
 /** An error whose message is safe to show the client. */
@@ -11,6 +14,22 @@ export class HttpError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
+  }
+}
+
+const PARSE = { protoAction: 'error', constructorAction: 'error' } as const;
+
+/**
+ * A JSON body, parsed with the prototype-poisoning protection of Fastify's own parser, or a
+ * 400 saying what is wrong and where ("body is not JSON: Unexpected token } … position 12",
+ * "… forbidden prototype property") instead of one sentence for every fault.
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new HttpError(400, 'invalid_json', 'body is empty: send a JSON object');
+  try {
+    return sjson.parse(text, null, PARSE);
+  } catch (error) {
+    throw new HttpError(400, 'invalid_json', `body is not JSON: ${(error as Error).message}`);
   }
 }
 
@@ -45,6 +64,35 @@ export function schemaMessage(
 }
 
 /**
+ * Requests Fastify refuses before routing (a path that does not decode): the same
+ * `{ error, message }` as every other 4xx (Fastify's option `frameworkErrors`).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(400).send({ error: 'invalid_request', message: error.message });
+}
+
+/**
+ * Requests Node's HTTP parser refuses (a Content-Length that is not the body's, broken
+ * headers): Fastify's `clientErrorHandler`, answering `{ error, message }` with the parser's
+ * reason instead of a bare "Client Error".
+ */
+export function clientErrorHandler(error: Error & { code?: string; reason?: string }, socket: Duplex): void {
+  // A reset connection has no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'timeout', 'the request did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request headers are too large']
+        : [400, 'invalid_request', `malformed HTTP request: ${error.reason ?? error.message}`];
+  const body = JSON.stringify({ error: code, message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+/**
  * One place decides what a client sees: details below 500, a bare message above. Pixel
  * routes (config.gif) answer every error as a GIF with the reason in X-Linktrail-Error.
  */
@@ -61,6 +109,9 @@ export function installErrorHandler(app: FastifyInstance): void {
           ? error.code
           : (FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'invalid_request'));
       message = error.message;
+      if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        message = `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted here: send application/json`;
+      }
       const first = (error as FastifyError).validation?.[0];
       if (first?.keyword === 'additionalProperties') message = schemaMessage((error as FastifyError).validationContext ?? 'body', first);
       if (error instanceof HttpError) reply.headers(error.headers);

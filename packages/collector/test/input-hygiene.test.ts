@@ -3,6 +3,7 @@
 // export (found by an audit: a bad event URL made code lists and shortlinks answer 500, and one
 // anonymous pixel could make the organiser's XLSX export unreadable).
 import ExcelJS from 'exceljs';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN, EVENT_URL, json, pageview, report, setup, type TestApp } from './helper.js';
 
@@ -102,5 +103,56 @@ describe('control characters, separators and non-characters', () => {
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(res.rawPayload as unknown as ArrayBuffer);
     expect(workbook.worksheets[0]!.getCell('A2').value).toBe('leg\ufffdacy\ufffd');
+  });
+});
+
+describe('answers that name the problem', () => {
+  const send = (payload: string, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'POST', url: '/api/sites/acme/events', headers: { ...t.auth, 'content-type': 'application/json', ...headers }, payload });
+
+  it('a JSON body that does not parse, holds a prototype key, or is empty', async () => {
+    const broken = await send('{"id": }');
+    expect([broken.statusCode, json(broken).error]).toEqual([400, 'invalid_json']);
+    expect(json(broken).message).toMatch(/^body is not JSON: Unexpected token '}'/);
+    const poisoned = await send('{"id": "fest", "__proto__": {"admin": true}}');
+    expect(json(poisoned)).toEqual({ error: 'invalid_json', message: 'body is not JSON: Object contains forbidden prototype property' });
+    const empty = await send('');
+    expect(json(empty)).toEqual({ error: 'invalid_json', message: 'body is empty: send a JSON object' });
+  });
+
+  it('a compressed body, refused by its Content-Encoding (it was read as broken JSON)', async () => {
+    const api = await send('\u001f\u008b\u0008', { 'content-encoding': 'gzip' });
+    expect(api.statusCode).toBe(415);
+    expect(json(api)).toEqual({ error: 'unsupported_media_type', message: 'Content-Encoding gzip is not accepted: send the body uncompressed' });
+    const beacon = await t.app.inject({ method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain', 'content-encoding': 'br' }, payload: 'xx' });
+    expect([beacon.statusCode, json(beacon).message]).toEqual([415, 'Content-Encoding br is not accepted: send the body uncompressed']);
+  });
+
+  it('a Content-Type no route takes, naming the type and the one to send', async () => {
+    const form = await send('id=fest', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.statusCode).toBe(415);
+    expect(json(form).message).toBe('Content-Type application/x-www-form-urlencoded is not accepted here: send application/json');
+  });
+
+  it('a path that does not decode, in the same { error, message } as every 4xx', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/r/%E0%A4%A' });
+    expect(res.statusCode).toBe(400);
+    expect(json(res)).toEqual({ error: 'invalid_request', message: "'/r/%E0%A4%A' is not a valid url component" });
+  });
+
+  it('a request the HTTP parser refuses (a Content-Length that is no number), with its reason', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('POST /api/sites/acme/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1x\r\n\r\n{}'),
+      );
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'invalid_request', message: expect.stringMatching(/^malformed HTTP request: .*Content-Length/i) });
   });
 });
