@@ -29,10 +29,14 @@ export const conversionFields = {
   sig: { type: 'string', minLength: 64, maxLength: 64, pattern: '^[0-9a-fA-F]{64}$' },
 } as const;
 
+/** The server postback. Closed, unlike the script's body (public-ingest.ts collectBody): a
+ *  misspelt field ("curency", "timestamp") is a 400 naming it, not an order stored in the site's
+ *  currency at the wrong time. `site` may repeat the URL's (SPEC §5 lists it in a conversion). */
 export const conversionBody = {
   type: 'object',
   required: ['order'],
-  properties: { ...conversionFields, ts: timestamp },
+  additionalProperties: false,
+  properties: { ...conversionFields, ts: timestamp, site: slug },
 } as const;
 
 export interface ConversionInput {

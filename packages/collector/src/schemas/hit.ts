@@ -26,13 +26,34 @@ export interface HitInput {
   ts?: string | number;
   ip?: string;
   ua?: string;
+  site?: string;
 }
 
+/** The script's own verdict, in the hit SPEC §4 describes: accepted from a server relaying such
+ *  hits, and ignored like the script's (the collector classifies from url and referrer). */
+const verdictFields = {
+  channel: { type: ['string', 'null'], maxLength: 32 },
+  source: { type: ['string', 'null'], maxLength: 256 },
+  affiliate: { type: ['string', 'null'], maxLength: 64 },
+  utm: {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(['source', 'medium', 'campaign', 'term', 'content'].map((k) => [k, { type: ['string', 'null'], maxLength: 2048 }])),
+  },
+  clickIds: { type: 'object', maxProperties: 16, propertyNames: { type: 'string', maxLength: 32 }, additionalProperties: { type: ['string', 'null'], maxLength: 512 } },
+} as const;
+
+/** A hit of POST /api/sites/:site/hits. Closed, unlike the script's body (public-ingest.ts
+ *  collectBody): a misspelt field ("referer") is a 400 naming it, not a hit classified direct.
+ *  `site` may repeat the URL's (the script's hits carry it). */
 export const serverHit = {
   type: 'object',
   required: ['vid', 'url'],
+  additionalProperties: false,
   properties: {
     ...hitFields,
+    ...verdictFields,
+    site: slug,
     ts: timestamp,
     ip: { type: 'string', maxLength: 64 },
     ua: { type: 'string', maxLength: 1024 },

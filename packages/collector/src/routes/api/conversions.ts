@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../../context.js';
 import { conversionView, normalizeConversion } from '../../conversions.js';
-import { notFound } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import { throwIfError } from '../../public-ingest.js';
 import { text } from '../../schemas/common.js';
 import { conversionBody, type ConversionInput } from '../../schemas/conversion.js';
@@ -15,7 +15,8 @@ export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
   siteScope(app, ctx, (scope) => {
     scope.post('/api/sites/:site/conversions', { schema: { body: conversionBody }, bodyLimit: 64 * 1024 }, async (request, reply) => {
       const site = request.site!;
-      const input = request.body as ConversionInput;
+      const input = request.body as ConversionInput & { site?: string };
+      if (input.site !== undefined && input.site !== site.id) throw badRequest(`body.site must be ${site.id} (the site in the URL), not ${input.site}`);
       const record = normalizeConversion(site, input, ctx.now());
       const answer = await ctx.ingest.run({ kind: 'postback', site, record, sig: input.sig });
       throwIfError(answer);

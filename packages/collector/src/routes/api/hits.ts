@@ -22,6 +22,7 @@ export function hitRoutes(app: FastifyInstance, ctx: Ctx): void {
       const now = ctx.now();
       const hits = (request.body as { hits: HitInput[] }).hits.map((h, i) => {
         if (!/^https?:\/\//i.test(h.url)) throw badRequest(`hits[${i}].url must be an http(s) URL`);
+        if (h.site !== undefined && h.site !== site.id) throw badRequest(`hits[${i}].site must be ${site.id} (the site in the URL), not ${h.site}`);
         const ts = h.ts === undefined ? now : parseTs(h.ts, now);
         if (typeof ts === 'string') throw badRequest(`hits[${i}].ts ${ts}`);
         return { h, ts, i };

@@ -1,0 +1,104 @@
+// Input the API refuses: misspelt fields on authenticated writes.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BROWSER_UA, EVENT_URL, json, pageview, postback, setup, type TestApp } from './helper.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await setup();
+});
+afterEach(() => t.close());
+
+const count = async (table: string) => Number((await t.sql(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+const hits = (list: Array<Record<string, unknown>>) =>
+  t.app.inject({ method: 'POST', url: `/api/sites/${t.site}/hits`, headers: t.auth, payload: { hits: list } });
+
+describe('the server postback', () => {
+  it.each([
+    ['curency', { order: 'TYPO-1', value: '100', curency: 'USD' }],
+    ['timestamp', { order: 'TYPO-1', value: '100', timestamp: '2026-01-01T00:00:00Z' }],
+    ['kind', { order: 'TYPO-1', value: '100', kind: 'conversion' }],
+  ])('refuses a misspelt or unknown field (%s) with a 400 naming it, and stores nothing', async (field, body) => {
+    const res = await postback(t, body);
+    expect(res.statusCode).toBe(400);
+    expect(json(res)).toEqual({ error: 'invalid_request', message: `body has an unknown field "${field}"` });
+    expect(await count('conversions')).toBe(0);
+  });
+
+  it('accepts every field the API documents', async () => {
+    await pageview(t, { vid: 'visitor-all1', url: EVENT_URL });
+    const res = await postback(t, {
+      site: 'acme',
+      order: 'ALL-1',
+      value: '90.00',
+      currency: 'USD',
+      type: 'purchase',
+      items: [{ type: 'day-pass', qty: 2, price: '45.00' }],
+      tickets: 2,
+      customer: 'c-hash-1',
+      vid: 'visitor-all1',
+      cid: 'c1',
+      ts: '2026-06-01T11:00:00Z',
+    });
+    expect(res.statusCode).toBe(201);
+    expect(json(res).conversion).toMatchObject({ order: 'ALL-1', currency: 'USD', tickets: 2 });
+  });
+
+  it('refuses a body naming another site than the URL', async () => {
+    const res = await postback(t, { site: 'other', order: 'S-1', value: '1' });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toBe('body.site must be acme (the site in the URL), not other');
+    expect(await count('conversions')).toBe(0);
+  });
+});
+
+describe('server-side hits', () => {
+  it('refuses a misspelt field (referer) with a 400 naming the hit and the field, and stores nothing', async () => {
+    const res = await hits([
+      { vid: 'visitor-ok11', url: 'https://tickets.example.com/' },
+      { vid: 'visitor-typo1', url: 'https://tickets.example.com/', referer: 'https://www.google.com/' },
+    ]);
+    expect(res.statusCode).toBe(400);
+    expect(json(res)).toEqual({ error: 'invalid_request', message: 'body.hits.1 has an unknown field "referer"' });
+    expect(await count('hits')).toBe(0);
+  });
+
+  it('accepts every field the API documents, and the script verdict SPEC §4 lists, which it ignores', async () => {
+    const res = await hits([
+      {
+        site: 'acme',
+        vid: 'visitor-all2',
+        url: 'https://tickets.example.com/',
+        referrer: 'https://www.google.com/',
+        cid: 'c2',
+        ts: '2026-06-01T11:00:00Z',
+        ip: '203.0.113.7',
+        ua: BROWSER_UA,
+        nav: 'navigate',
+        channel: 'paid',
+        source: 'evil',
+        affiliate: null,
+        utm: { source: null, medium: null, campaign: null, term: null, content: null },
+        clickIds: {},
+      },
+    ]);
+    expect(res.statusCode).toBe(202);
+    expect(await t.sql('SELECT channel, source FROM hits')).toEqual([{ channel: 'search', source: 'google' }]);
+  });
+
+  it('refuses a hit naming another site than the URL', async () => {
+    const res = await hits([{ site: 'other', vid: 'visitor-site1', url: 'https://tickets.example.com/' }]);
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toBe('hits[0].site must be acme (the site in the URL), not other');
+    expect(await count('hits')).toBe(0);
+  });
+});
+
+describe('POST /collect, public, stays open', () => {
+  it('stores a pageview and a script conversion that carry fields it does not know', async () => {
+    expect((await pageview(t, { vid: 'visitor-open1', url: EVENT_URL, referer: 'https://www.google.com/' })).statusCode).toBe(204);
+    const conversion = { kind: 'conversion', vid: 'visitor-open1', order: 'OPEN-1', value: '10.00', curency: 'USD' };
+    expect((await pageview(t, conversion)).statusCode).toBe(204);
+    expect(await count('hits')).toBe(1);
+    expect(await t.sql('SELECT order_id FROM conversions')).toEqual([{ order_id: 'OPEN-1' }]);
+  });
+});
