@@ -1,4 +1,5 @@
-// Input the API refuses: misspelt fields on authenticated writes.
+// Input the API refuses, or must not act on: misspelt fields on authenticated writes, a
+// refused recruit.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BROWSER_UA, EVENT_URL, json, pageview, postback, setup, type TestApp } from './helper.js';
 
@@ -100,5 +101,24 @@ describe('POST /collect, public, stays open', () => {
     expect((await pageview(t, conversion)).statusCode).toBe(204);
     expect(await count('hits')).toBe(1);
     expect(await t.sql('SELECT order_id FROM conversions')).toEqual([{ order_id: 'OPEN-1' }]);
+  });
+});
+
+describe('a promoter recruiting a sub-promoter', () => {
+  it('leaves nothing behind when refused, so a retry gets the plain id', async () => {
+    const invited = await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { name: 'Mia', email: 'mia@example.com' } });
+    const mia = { authorization: `Bearer ${json(invited).token}` };
+    const recruit = (extra: Record<string, unknown>) =>
+      t.app.inject({ method: 'POST', url: '/api/me/codes', headers: mia, payload: { code: 'subcode', name: 'Sue', email: 'sue@example.com', ...extra } });
+
+    const refused = await recruit({ event: 'nosuch' });
+    expect(refused.statusCode).toBe(400);
+    expect(json(refused).message).toBe('event nosuch is not an event of this site');
+    const affiliates = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/affiliates', headers: t.auth })).affiliates;
+    expect(affiliates.map((a: { id: string }) => a.id)).toEqual(['mia']);
+
+    const retry = await recruit({});
+    expect(retry.statusCode).toBe(201);
+    expect(json(retry)).toMatchObject({ affiliate: { id: 'sue', parent: 'mia' }, code: 'subcode' });
   });
 });

@@ -8,7 +8,7 @@ import { conflict } from '../../errors.js';
 import { codeSlug, email, slug, text } from '../../schemas/common.js';
 import type { Affiliate, Code, Site } from '../../store.js';
 import { teamOf } from '../../teams.js';
-import { affiliateView, invite } from './promoters.js';
+import { affiliateView, checkInvite, invite } from './promoters.js';
 import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './report.js';
 import { codeLinks, createAffiliate, createCode } from './sites.js';
 
@@ -61,7 +61,8 @@ export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
     const { site, affiliate } = await me(request);
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
     const name = b.code.toLowerCase();
-    if (await ctx.store.getCode(site.id, name)) throw conflict(`code ${name} already exists on this site`);
+    // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
+    await checkInvite(ctx, site, { code: b.code, event: b.event });
     // A code that already brought visits (used before anyone registered it) would hand its
     // past sales to whoever claims it: only the organiser may register it.
     if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);

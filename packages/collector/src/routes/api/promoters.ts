@@ -54,15 +54,23 @@ export async function invite(ctx: Ctx, site: Site, affiliate: Affiliate, wanted:
   return { affiliate: affiliateView(affiliate), code: code.code, ...links, token, email: emailStatus };
 }
 
+/**
+ * Refuses an invite's unknown event, or its code when taken (by anyone but `affiliate`, who
+ * may be given their own code again). Called before anything is written, so a refused invite
+ * leaves nothing behind.
+ */
+export async function checkInvite(ctx: Ctx, site: Site, b: { affiliate?: string; code?: string; event?: string }): Promise<void> {
+  if (b.event && !(await ctx.store.getEvent(site.id, b.event))) throw badRequest(`event ${b.event} is not an event of this site`);
+  const taken = b.code ? await ctx.store.getCode(site.id, b.code.toLowerCase()) : null;
+  if (taken && (!b.affiliate || taken.affiliate !== b.affiliate)) throw conflict(`code ${taken.code} already exists on this site`);
+}
+
 export function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
   siteScope(app, ctx, (scope) => {
     scope.post('/api/sites/:site/promoters', { schema: { body: inviteBody } }, async (request, reply) => {
       const site = request.site!;
       const b = request.body as InviteInput;
-      // Checked before anything is written, so a refused invite leaves nothing behind.
-      if (b.event && !(await ctx.store.getEvent(site.id, b.event))) throw badRequest(`event ${b.event} is not an event of this site`);
-      const taken = b.code ? await ctx.store.getCode(site.id, b.code.toLowerCase()) : null;
-      if (taken && (!b.affiliate || taken.affiliate !== b.affiliate)) throw conflict(`code ${taken.code} already exists on this site`);
+      await checkInvite(ctx, site, b);
       let affiliate: Affiliate | null;
       if (b.affiliate) {
         affiliate = await ctx.store.getAffiliate(site.id, b.affiliate);
