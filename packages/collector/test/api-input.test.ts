@@ -1,5 +1,5 @@
 // Input the API refuses, or must not act on: misspelt fields on authenticated writes, a
-// refused recruit.
+// refused recruit, a HEAD of the pixel.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BROWSER_UA, EVENT_URL, json, pageview, postback, setup, type TestApp } from './helper.js';
 
@@ -120,5 +120,26 @@ describe('a promoter recruiting a sub-promoter', () => {
     const retry = await recruit({});
     expect(retry.statusCode).toBe(201);
     expect(json(retry)).toMatchObject({ affiliate: { id: 'sue', parent: 'mia' }, code: 'subcode' });
+  });
+});
+
+describe('HEAD /p.gif', () => {
+  it("answers the GIF's headers and stores nothing; the GET then stores the order", async () => {
+    const url = '/p.gif?site=acme&order=HEAD-1&value=10.00';
+    const head = await t.app.inject({ method: 'HEAD', url, headers: { 'user-agent': BROWSER_UA } });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toBe('image/gif');
+    expect(head.headers['content-length']).toBe('43');
+    expect(head.rawPayload.length).toBe(0);
+    expect(await count('conversions')).toBe(0);
+
+    expect((await t.app.inject({ method: 'GET', url, headers: { 'user-agent': BROWSER_UA } })).statusCode).toBe(200);
+    expect(await count('conversions')).toBe(1);
+  });
+
+  it('answers 400 with the reason for a query the GET would refuse', async () => {
+    const head = await t.app.inject({ method: 'HEAD', url: '/p.gif?site=acme' });
+    expect(head.statusCode).toBe(400);
+    expect(head.headers['x-linktrail-error']).toMatch(/order/);
   });
 });

@@ -1,5 +1,6 @@
 // GET /p.gif: the confirmation-page pixel. Always a GIF; on bad input status 400 and the
 // reason in X-Linktrail-Error. The visitor is the lt_vid cookie, else vid/cid params.
+// HEAD /p.gif answers the GIF's headers and stores nothing (head.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
 import { sendGif } from '../gif.js';
@@ -8,6 +9,7 @@ import { amount, slug } from '../schemas/common.js';
 import { conversionFields } from '../schemas/conversion.js';
 import { sendVid } from '../visitor-cookie.js';
 import { clientOf } from './collect.js';
+import { pixelHead } from './head.js';
 
 const { items: _items, ...fields } = conversionFields;
 
@@ -23,7 +25,7 @@ const pixelQuery = {
 } as const;
 
 export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
-  const options = { ...ctx.limits.publicRoute({ gif: true }), schema: { querystring: pixelQuery }, attachValidation: true };
+  const options = { ...ctx.limits.publicRoute({ gif: true }), ...pixelHead, schema: { querystring: pixelQuery }, attachValidation: true };
   app.get('/p.gif', options, async (request, reply) => {
     if (request.validationError) return sendGif(reply, 400, request.validationError.message);
     const query = request.query as PixelQuery;
