@@ -7,53 +7,88 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Allowed clock skew for client-supplied times in the future. */
 const SKEW = 5 * MINUTE;
 
-/** Parses an ISO 8601 string or epoch milliseconds; returns an error message if unusable. */
-export function parseTs(value: string | number, now: number): number | string {
-  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) return `must be an ISO 8601 time or epoch milliseconds, got ${JSON.stringify(value)}`;
-  if (ms < EARLIEST) return 'is before the year 2000';
-  if (ms > now + SKEW) return 'is in the future';
-  return Math.floor(ms);
+const EPOCH_MS = /^\d{1,15}$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+const got = (value: string | number) => `got ${JSON.stringify(String(value).slice(0, 40))}`;
+
+/** The UTC midnight of a calendar day, or null if that day does not exist (Feb 30, month 13). */
+function utcDay(y: string, m: string, d: string): number | null {
+  const day = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  day.setUTCFullYear(Number(y), Number(m) - 1, Number(d));
+  const same = day.getUTCFullYear() === Number(y) && day.getUTCMonth() === Number(m) - 1 && day.getUTCDate() === Number(d);
+  return same ? day.getTime() : null;
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+/**
+ * The one rule for a time a client sends: epoch milliseconds, or an ISO 8601 date-time with a
+ * time zone (Z or ±hh:mm) whose every field exists. Not Date.parse: it moves "2026-02-30T00:00Z"
+ * to March 2 and reads "1 2 2026" in the server's own time zone. A message if unusable.
+ */
+export function parseTime(value: string | number): number | string {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.floor(value) : `must be a finite number, ${got(value)}`;
+  if (EPOCH_MS.test(value)) return Number(value);
+  const m = DATE_TIME.exec(value);
+  if (!m) return `must be an ISO 8601 date-time with a time zone (like 2026-06-01T18:30:00Z) or epoch milliseconds, ${got(value)}`;
+  const [, y, mo, d, h, mi, s = '0', frac = '', sign, oh = '0', om = '0'] = m;
+  const day = utcDay(y!, mo!, d!);
+  if (day === null || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 || Number(oh) > 23 || Number(om) > 59) {
+    return `must be a real date and time, ${got(value)}`;
+  }
+  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * MINUTE;
+  return day + ((Number(h) * 60 + Number(mi)) * 60 + Number(s)) * 1000 + Number(frac.padEnd(3, '0').slice(0, 3)) - offset;
+}
+
+/** When something happened (a hit's or a conversion's `ts`): since 2000, not in the future. */
+export function parseTs(value: string | number, now: number): number | string {
+  const ms = parseTime(value);
+  if (typeof ms === 'string') return ms;
+  if (ms < EARLIEST) return 'is before the year 2000';
+  if (ms > now + SKEW) return 'is in the future';
+  return ms;
+}
 
 /**
- * A report bound: a bare date (YYYY-MM-DD) is that whole UTC day; also an ISO 8601 time or
- * epoch milliseconds. Strict (Date.parse alone takes "-5" or "2026-02-30"); null if unusable.
+ * A report bound: a bare date (YYYY-MM-DD) is that whole UTC day (to its end when `end`); else
+ * a time as parseTime reads it. A message if unusable, or past the last time an answer can show.
  */
-export function parseDay(value: string, end: boolean): number | null {
-  let ms: number;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    const start = Date.parse(`${value}T00:00:00Z`);
-    if (!Number.isFinite(start) || new Date(start).toISOString().slice(0, 10) !== value) return null;
+export function parseDay(value: string, end: boolean): number | string {
+  const date = DATE.exec(value);
+  let ms: number | string;
+  if (date) {
+    const start = utcDay(date[1]!, date[2]!, date[3]!);
+    if (start === null) return `must be a real date, ${got(value)}`;
     ms = start + (end ? DAY : 0);
-  } else if (/^\d{1,15}$/.test(value)) {
-    ms = Number(value);
-  } else if (ISO_TIME.test(value)) {
-    ms = Date.parse(value);
   } else {
-    return null;
+    ms = parseTime(value);
+    if (typeof ms === 'string') {
+      // An impossible date-time gets parseTime's reason; anything else, what a bound may be.
+      return DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD), an ISO 8601 date-time with a time zone or epoch milliseconds';
+    }
   }
-  return Number.isFinite(ms) && ms >= 0 && ms <= LATEST + DAY ? ms : null;
+  if (ms < 0) return 'must be from 1970 on';
+  // The answer echoes the bound as an ISO string: the end of 9999-12-31 would be year 10000.
+  if (ms > LATEST) return `must be at most ${iso(LATEST)}, the last time a report can name${date && end ? ' (as a whole day, 9999-12-30)' : ''}`;
+  return ms;
 }
 
 /** from/to of a report or list; by default the last 30 days. A message naming the bad bound otherwise. */
 export function parseRange(q: { from?: string; to?: string }, now: number): { from: number; to: number } | string {
-  const bad = (name: string) => `${name} must be a date (YYYY-MM-DD), an ISO 8601 time or epoch milliseconds`;
   // By default the last 30 whole UTC days, today included: whole days read the daily rollups.
   const to = q.to === undefined ? Math.floor(now / DAY) * DAY + DAY : parseDay(q.to, true);
-  if (to === null) return bad('to');
+  if (typeof to === 'string') return `to ${to}`;
   const from = q.from === undefined ? to - 30 * DAY : parseDay(q.from, false);
-  if (from === null) return bad('from');
+  if (typeof from === 'string') return `from ${from}`;
   if (from >= to) return 'from must be before to';
   return { from, to };
 }
 
-/** An instant from 2000 to 9999 (ISO 8601 or epoch ms), e.g. an event's start; null if not. */
+/** An instant from 2000 to 9999 (as parseTime reads it), e.g. an event's start; null if not. */
 export function parseInstant(value: string | number): number | null {
-  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  return Number.isFinite(ms) && ms >= EARLIEST && ms <= LATEST ? Math.floor(ms) : null;
+  const ms = parseTime(value);
+  return typeof ms === 'number' && ms >= EARLIEST && ms <= LATEST ? ms : null;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
