@@ -1,7 +1,10 @@
-// Input the API refuses, or must not act on: misspelt fields on authenticated writes, a
-// refused recruit, a HEAD of the pixel.
+// Input the API refuses, or must not act on: misspelt fields on authenticated writes, a refused
+// recruit, a HEAD of the pixel, and the script's revalidation with every If-None-Match form.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BROWSER_UA, EVENT_URL, json, pageview, postback, setup, type TestApp } from './helper.js';
+import { BROWSER_UA, EVENT_URL, json, makeApp, pageview, postback, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -141,5 +144,43 @@ describe('HEAD /p.gif', () => {
     const head = await t.app.inject({ method: 'HEAD', url: '/p.gif?site=acme' });
     expect(head.statusCode).toBe(400);
     expect(head.headers['x-linktrail-error']).toMatch(/order/);
+  });
+});
+
+describe('GET /lt.js revalidation', () => {
+  let s: Awaited<ReturnType<typeof makeApp>>;
+  let etag: string;
+  beforeEach(async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'lt-js-')), 'lt.js');
+    writeFileSync(file, 'console.log("lt")\n');
+    s = await makeApp({ trackerFile: file });
+    etag = (await s.app.inject({ method: 'GET', url: '/lt.js' })).headers.etag as string;
+  });
+  afterEach(() => s.close());
+
+  const revalidate = (ifNoneMatch: string) => s.app.inject({ method: 'GET', url: '/lt.js', headers: { 'if-none-match': ifNoneMatch } });
+
+  it.each([
+    ['the strong tag', (e: string) => e],
+    ['the weak tag nginx sends after gzip', (e: string) => `W/${e}`],
+    ['*', () => '*'],
+    ['a list holding the tag', (e: string) => `"older", ${e}`],
+    ['a list holding the weak tag', (e: string) => `W/"older",W/${e} , "other"`],
+  ])('answers 304 to %s', async (_name, header) => {
+    const res = await revalidate(header(etag));
+    expect(res.statusCode).toBe(304);
+    expect(res.headers.etag).toBe(etag);
+    expect(res.rawPayload.length).toBe(0);
+  });
+
+  it.each([
+    ['another tag', () => '"older"'],
+    ['a list without the tag', () => 'W/"older", "other"'],
+    ['the tag unquoted', (e: string) => e.slice(1, -1)],
+  ])('answers the script to %s', async (_name, header) => {
+    const value = header(etag);
+    const res = await revalidate(value);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('console.log("lt")\n');
   });
 });

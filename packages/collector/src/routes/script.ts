@@ -9,6 +9,16 @@ function defaultTrackerFile(): string {
   return createRequire(import.meta.url).resolve('@linktrail/tracker/lt.js');
 }
 
+/**
+ * If-None-Match compares weakly (RFC 9110 §13.1.2): W/"x" matches "x" (nginx weakens the ETag
+ * when it gzips), `*` matches any current version, and the field may list several tags.
+ */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => tag.replace(/^W\//, '') === etag);
+}
+
 /** `file` defaults to @linktrail/tracker's built dist/lt.js, looked up on first request. */
 export function scriptRoutes(app: FastifyInstance, routeOptions: RouteShorthandOptions, file?: string): void {
   let cached: { body: Buffer; etag: string } | null = null;
@@ -32,7 +42,7 @@ export function scriptRoutes(app: FastifyInstance, routeOptions: RouteShorthandO
       .header('cache-control', 'public, max-age=3600, stale-while-revalidate=86400')
       .header('access-control-allow-origin', '*')
       .header('etag', etag);
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
     return reply.send(body);
   });
 }
