@@ -3,7 +3,7 @@
 import { attribute } from './attribution.js';
 import { badRequest } from './errors.js';
 import { sha256 } from './ids.js';
-import { fromMinor, MAX_MINOR, toMinor } from './money.js';
+import { currencyError, fromMinor, MAX_MINOR, toMinor } from './money.js';
 import type { ConversionInput } from './schemas/conversion.js';
 import { checkSignature } from './signature.js';
 import type { ConversionRecord, ItemRecord, Site, Store, StoredConversion } from './store.js';
@@ -18,6 +18,9 @@ const JSON_ITEMS: ItemNames = { line: (i) => `items[${i}]`, price: (i) => `items
 export const PIXEL_ITEMS: ItemNames = { line: (i) => `item ${i + 1}`, price: (i) => `item ${i + 1} PRICE` };
 
 export function normalizeConversion(site: Site, input: ConversionInput, now: number, names = JSON_ITEMS): ConversionRecord {
+  // Checked before any amount, and even with none: a signup stored as "ZZZ" is a bad row too.
+  const unknown = currencyError(input.currency ?? site.currency);
+  if (unknown) throw badRequest(unknown);
   const currency = (input.currency ?? site.currency).toUpperCase();
   const money = (value: string | number, field: string): number => {
     const minor = toMinor(value, currency);

@@ -14,6 +14,11 @@ export function minorDigits(currency: string): number | null {
   return d;
 }
 
+/** Why a currency cannot be used (the same words on every path), or null if it is known. */
+export function currencyError(currency: string): string | null {
+  return minorDigits(currency) === null ? `currency ${JSON.stringify(currency)} is not an ISO 4217 code` : null;
+}
+
 /** One order's ceiling: 10^12 minor units (ten billion euros), so daily sums stay exact int64s. */
 export const MAX_MINOR = 1e12;
 
@@ -22,11 +27,12 @@ const DECIMAL = /^(\d{1,16})(?:\.(\d{1,20}))?$/;
 /**
  * Parses a non-negative amount in major units into minor units. Strings must be exact
  * ("45.00", "45"); numbers from JavaScript clients are rounded to the currency's digits.
- * Returns a message naming the problem instead of throwing.
+ * Returns a message naming the problem instead of throwing, to follow the field's name.
  */
 export function toMinor(value: string | number, currency: string): number | string {
   const digits = minorDigits(currency);
-  if (digits === null) return `currency ${JSON.stringify(currency)} is not an ISO 4217 code`;
+  // Callers check the currency first (currencyError); should one not, this still names the currency.
+  if (digits === null) return `cannot be read: ${currencyError(currency)}`;
   let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) return 'must be a non-negative amount';

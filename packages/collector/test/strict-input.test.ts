@@ -1,7 +1,7 @@
-// Times from clients are read strictly: a value that means nothing, or means
+// Times and currencies from clients are read strictly: a value that means nothing, or means
 // something else in another time zone, is a 400 naming the field, never a silently moved row.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EVENT_URL, json, postback, setup, type TestApp } from './helper.js';
+import { BROWSER_UA, EVENT_URL, json, postback, setup, type TestApp } from './helper.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -16,6 +16,7 @@ const hits = (batch: Array<Record<string, unknown>>) =>
   t.app.inject({ method: 'POST', url: '/api/sites/acme/hits', headers: t.auth, payload: { hits: batch } });
 const event = (id: string, startsAt: unknown) =>
   t.app.inject({ method: 'POST', url: '/api/sites/acme/events', headers: t.auth, payload: { id, name: 'Fest', url: EVENT_URL, startsAt } });
+const pixel = (qs: string) => t.app.inject({ method: 'GET', url: `/p.gif?site=acme&${qs}`, headers: { 'user-agent': BROWSER_UA } });
 const reportRes = (qs: string) => t.app.inject({ method: 'GET', url: `/api/sites/acme/report?by=channel&${qs}`, headers: t.auth });
 
 // The clock of the test app is 2026-06-01T12:00:00Z: every date here is in the past.
@@ -143,5 +144,48 @@ describe('report bounds', () => {
       expect(res.statusCode, qs).toBe(400);
       expect(json(res).message, qs).toMatch(/^(to|from) must be /);
     }
+  });
+});
+
+describe('a conversion currency', () => {
+  const MESSAGE = 'currency "ZZZ" is not an ISO 4217 code';
+
+  it.each([
+    ['a signup by pixel without a value', () => pixel('order=CUR-1&type=signup&currency=ZZZ')],
+    ['a purchase by pixel with a value', () => pixel('order=CUR-1&value=1.00&currency=ZZZ')],
+    ['a priced item by pixel', () => pixel('order=CUR-1&item=vip:1:5.00&currency=ZZZ')],
+  ])('unknown on %s is a 400 with the same message, and nothing is stored', async (_n, send) => {
+    const res = await send();
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['x-linktrail-error']).toBe(MESSAGE);
+    expect(await count('conversions')).toBe(0);
+  });
+
+  it.each([
+    ['a signup postback without a value', { order: 'CUR-1', type: 'signup', currency: 'ZZZ' }],
+    ['a purchase postback with a value', { order: 'CUR-1', value: '1.00', currency: 'ZZZ' }],
+    ['a postback with a priced item', { order: 'CUR-1', currency: 'ZZZ', items: [{ type: 'vip', qty: 1, price: '5.00' }] }],
+  ])('unknown on %s is a 400 with the same message, and nothing is stored', async (_n, body) => {
+    const res = await postback(t, body);
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toBe(MESSAGE);
+    expect(await count('conversions')).toBe(0);
+  });
+
+  it('unknown on a script conversion without a value is a 400 naming currency', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/collect',
+      headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+      payload: JSON.stringify({ kind: 'conversion', site: 'acme', type: 'download', order: 'dl-1', vid: 'visitor-aaaa', currency: 'zzz' }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toBe('currency "zzz" is not an ISO 4217 code');
+    expect(await count('conversions')).toBe(0);
+  });
+
+  it('known, in any case, on a signup without a value is stored in upper case', async () => {
+    expect((await postback(t, { order: 'CUR-1', type: 'signup', currency: 'usd' })).statusCode).toBe(201);
+    expect(await t.sql('SELECT currency, value_minor FROM conversions')).toEqual([{ currency: 'USD', value_minor: 0 }]);
   });
 });
