@@ -126,7 +126,7 @@ describe('a promoter recruiting a sub-promoter', () => {
   });
 });
 
-describe('HEAD /p.gif', () => {
+describe('HEAD of a pixel', () => {
   it("answers the GIF's headers and stores nothing; the GET then stores the order", async () => {
     const url = '/p.gif?site=acme&order=HEAD-1&value=10.00';
     const head = await t.app.inject({ method: 'HEAD', url, headers: { 'user-agent': BROWSER_UA } });
@@ -144,6 +144,18 @@ describe('HEAD /p.gif', () => {
     const head = await t.app.inject({ method: 'HEAD', url: '/p.gif?site=acme' });
     expect(head.statusCode).toBe(400);
     expect(head.headers['x-linktrail-error']).toMatch(/order/);
+    const fallback = await t.app.inject({ method: 'HEAD', url: '/collect.gif' });
+    expect(fallback.statusCode).toBe(400);
+    expect(fallback.headers['x-linktrail-error']).toMatch(/d/);
+  });
+
+  it('HEAD /collect.gif (the script fallback) stores nothing either; the GET then stores the hit', async () => {
+    const url = `/collect.gif?d=${encodeURIComponent(JSON.stringify({ site: 'acme', vid: 'visitor-head1', url: EVENT_URL }))}`;
+    const head = await t.app.inject({ method: 'HEAD', url, headers: { 'user-agent': BROWSER_UA } });
+    expect([head.statusCode, head.headers['content-type'], head.rawPayload.length]).toEqual([200, 'image/gif', 0]);
+    expect(await count('hits')).toBe(0);
+    expect((await t.app.inject({ method: 'GET', url, headers: { 'user-agent': BROWSER_UA } })).statusCode).toBe(200);
+    expect(await count('hits')).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Ctx } from '../context.js';
 import { sendGif } from '../gif.js';
+import { getPixel } from './head.js';
 import { sendsGpc } from '../gpc.js';
 import { collectBody, throwIfError, type Client } from '../public-ingest.js';
 import { rawVid, sendVid } from '../visitor-cookie.js';
@@ -67,7 +68,8 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
     );
 
     // The image fallback carries the same JSON in `d`, checked the same way.
-    scope.get(
+    getPixel(
+      scope,
       '/collect.gif',
       {
         ...ctx.limits.publicRoute({ gif: true }),

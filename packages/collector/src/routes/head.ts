@@ -1,17 +1,15 @@
 // Fastify answers HEAD with each GET's own handler (exposeHeadRoutes), so a HEAD of a pixel
 // stored its conversion or hit. A HEAD is safe (RFC 9110 §9.3.2), and link checkers, mail
 // scanners and prefetchers send them: a pixel's HEAD stores nothing.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
 import { sendGif } from '../gif.js';
 
 /**
- * Route options for a GET pixel with `attachValidation`: its HEAD answers the GIF's headers
- * (400 with the reason for a query the GET would refuse by its schema) before the handler runs.
+ * Registers a GET pixel (`options` with `attachValidation`) and its HEAD apart: the HEAD
+ * answers the GIF's headers (400 with the reason for a query the GET's schema refuses),
+ * and the GET's own path carries no hook for it.
  */
-export const pixelHead = {
-  async preHandler(request: FastifyRequest, reply: FastifyReply) {
-    if (request.method !== 'HEAD') return;
-    const invalid = request.validationError;
-    return invalid ? sendGif(reply, 400, invalid.message) : sendGif(reply);
-  },
-};
+export function getPixel(app: FastifyInstance, url: string, options: RouteShorthandOptions, handler: RouteHandlerMethod): void {
+  app.get(url, { ...options, exposeHeadRoute: false }, handler);
+  app.head(url, options, async (request, reply) => (request.validationError ? sendGif(reply, 400, request.validationError.message) : sendGif(reply)));
+}

@@ -9,7 +9,7 @@ import { amount, slug } from '../schemas/common.js';
 import { conversionFields } from '../schemas/conversion.js';
 import { sendVid } from '../visitor-cookie.js';
 import { clientOf } from './collect.js';
-import { pixelHead } from './head.js';
+import { getPixel } from './head.js';
 
 const { items: _items, ...fields } = conversionFields;
 
@@ -25,8 +25,8 @@ const pixelQuery = {
 } as const;
 
 export function pixelRoutes(app: FastifyInstance, ctx: Ctx): void {
-  const options = { ...ctx.limits.publicRoute({ gif: true }), ...pixelHead, schema: { querystring: pixelQuery }, attachValidation: true };
-  app.get('/p.gif', options, async (request, reply) => {
+  const options = { ...ctx.limits.publicRoute({ gif: true }), schema: { querystring: pixelQuery }, attachValidation: true };
+  getPixel(app, '/p.gif', options, async (request, reply) => {
     if (request.validationError) return sendGif(reply, 400, request.validationError.message);
     const query = request.query as PixelQuery;
     const answer = await ctx.ingest.run({ kind: 'pixel', query, client: clientOf(request), now: ctx.now() });
