@@ -8,7 +8,7 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const SKEW = 5 * MINUTE;
 
 const EPOCH_MS = /^\d{1,15}$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))?$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 const got = (value: string | number) => `got ${JSON.stringify(String(value).slice(0, 40))}`;
@@ -23,15 +23,18 @@ function utcDay(y: string, m: string, d: string): number | null {
 }
 
 /**
- * The one rule for a time a client sends: epoch milliseconds, or an ISO 8601 date-time with a
- * time zone (Z or ±hh:mm) whose every field exists. Not Date.parse: it moves "2026-02-30T00:00Z"
- * to March 2 and reads "1 2 2026" in the server's own time zone. A message if unusable.
+ * The one rule for a time a client sends (SPEC: ISO 8601 or epoch ms): epoch milliseconds, or
+ * an ISO 8601 date or date-time whose every field exists; without a time zone, UTC (a date: its
+ * midnight). Not Date.parse: it moves "2026-02-30T00:00Z" to March 2 and reads "1 2 2026" and a
+ * zone-less time in the server's own time zone. A message if unusable.
  */
 export function parseTime(value: string | number): number | string {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.floor(value) : `must be a finite number, ${got(value)}`;
   if (EPOCH_MS.test(value)) return Number(value);
+  const date = DATE.exec(value);
+  if (date) return utcDay(date[1]!, date[2]!, date[3]!) ?? `must be a real date, ${got(value)}`;
   const m = DATE_TIME.exec(value);
-  if (!m) return `must be an ISO 8601 date-time with a time zone (like 2026-06-01T18:30:00Z) or epoch milliseconds, ${got(value)}`;
+  if (!m) return `must be an ISO 8601 date or date-time (like 2026-06-01T18:30:00Z; UTC without a zone) or epoch milliseconds, ${got(value)}`;
   const [, y, mo, d, h, mi, s = '0', frac = '', sign, oh = '0', om = '0'] = m;
   const day = utcDay(y!, mo!, d!);
   if (day === null || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 || Number(oh) > 23 || Number(om) > 59) {
@@ -65,7 +68,7 @@ export function parseDay(value: string, end: boolean): number | string {
     ms = parseTime(value);
     if (typeof ms === 'string') {
       // An impossible date-time gets parseTime's reason; anything else, what a bound may be.
-      return DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD), an ISO 8601 date-time with a time zone or epoch milliseconds';
+      return DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD), an ISO 8601 date-time or epoch milliseconds';
     }
   }
   if (ms < 0) return 'must be from 1970 on';
