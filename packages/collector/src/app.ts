@@ -2,7 +2,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyLoggerOptions } from 'fastify';
 import { createSiteCache, type Ctx } from './context.js';
-import { clientErrorHandler, frameworkErrors, HttpError, installErrorHandler, parseJsonBody } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler, parseJsonBody } from './errors.js';
 import { createMailer } from './mail.js';
 import { registerDocs } from './openapi.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
@@ -102,18 +102,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // JSON bodies, and text/plain as JSON too (sendBeacon posts it to avoid a CORS preflight).
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, request));
     } catch (error) {
       done(error as Error, undefined);
     }
-  });
-  // A compressed body would be read as garbage: refuse it by name.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const encoding = request.headers['content-encoding'];
-    if (!encoding || encoding.toLowerCase() === 'identity') return done();
-    done(new HttpError(415, 'unsupported_media_type', `Content-Encoding ${encoding} is not accepted: send the body uncompressed`));
   });
 
   // Before the routes: the OpenAPI document is built from the routes registered after it.

@@ -24,12 +24,21 @@ const PARSE = { protoAction: 'error', constructorAction: 'error' } as const;
  * 400 saying what is wrong and where ("body is not JSON: Unexpected token } … position 12",
  * "… forbidden prototype property") instead of one sentence for every fault.
  */
-export function parseJsonBody(text: string): unknown {
+export function parseJsonBody(text: string, request: FastifyRequest): unknown {
+  refuseEncoded(request);
   if (text.trim() === '') throw new HttpError(400, 'invalid_json', 'body is empty: send a JSON object');
   try {
     return sjson.parse(text, null, PARSE);
   } catch (error) {
     throw new HttpError(400, 'invalid_json', `body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A compressed body would be read as garbage: a 415 naming its Content-Encoding. */
+export function refuseEncoded(request: FastifyRequest): void {
+  const encoding = request.headers['content-encoding'];
+  if (encoding && encoding.toLowerCase() !== 'identity') {
+    throw new HttpError(415, 'unsupported_media_type', `Content-Encoding ${encoding} is not accepted: send the body uncompressed`);
   }
 }
 

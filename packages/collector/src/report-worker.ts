@@ -27,8 +27,12 @@ export interface ReportReader {
   close(): Promise<void>;
 }
 
-/** Reports that read raw rows, running or waiting, at most: per site, and in all. */
-export const RAW_REPORTS = { perSite: 2, all: 8 } as const;
+/**
+ * Reports that read raw rows, running or waiting, at most: per site (the organiser's), per
+ * promoter (a report restricted to a promoter's codes: one promoter can't take the site's
+ * share), and in all.
+ */
+export const RAW_REPORTS = { perSite: 2, perPromoter: 1, all: 8 } as const;
 
 /** Reports from `file` (migrated already by the main thread's store) on worker threads. */
 export function reportWorker(file: string): ReportReader {
@@ -39,26 +43,29 @@ export function reportWorker(file: string): ReportReader {
   return {
     report: (siteId, query) => {
       if (readsRollupsOnly(query)) return rollups.report(siteId, query);
-      const site = rawOut.get(siteId) ?? 0;
-      if (site >= RAW_REPORTS.perSite || rawAll >= RAW_REPORTS.all) {
-        const mine = site >= RAW_REPORTS.perSite;
+      const promoter = query.codes !== undefined;
+      const who = promoter ? `${siteId}\0${query.codes!.join(',')}` : siteId;
+      const mine = rawOut.get(who) ?? 0;
+      const share = promoter ? RAW_REPORTS.perPromoter : RAW_REPORTS.perSite;
+      if (mine >= share || rawAll >= RAW_REPORTS.all) {
+        const whose = mine >= share ? `${mine} of your reports` : `${rawAll} reports`;
         return Promise.reject(
           new HttpError(
             429,
             'reports_busy',
-            `${mine ? `${site} reports of this site` : `${rawAll} reports`} that read raw rows are under way; retry in a few seconds. ` +
+            `${whose} that read raw rows ${mine === 1 && mine >= share ? 'is' : 'are'} under way; retry in a few seconds. ` +
               'Reports over whole UTC days (from/to as dates) by one dimension read the daily rollups and never wait for these.',
             { 'retry-after': '5' },
           ),
         );
       }
-      rawOut.set(siteId, site + 1);
+      rawOut.set(who, mine + 1);
       rawAll++;
       const done = () => {
         rawAll--;
-        const left = rawOut.get(siteId)! - 1;
-        if (left === 0) rawOut.delete(siteId);
-        else rawOut.set(siteId, left);
+        const left = rawOut.get(who)! - 1;
+        if (left === 0) rawOut.delete(who);
+        else rawOut.set(who, left);
       };
       const out = raw.report(siteId, query);
       out.then(done, done);

@@ -208,7 +208,9 @@ export interface ReportSql {
  * days already, holds none, or no rollup has the keys (or the orders need their items).
  */
 function wholeDaysWithin(q: ReportQuery): { from: number; to: number } | null {
-  if (rollupOf(q) || q.dims.includes('ticket_type') || !rollupFor(q.dims, q.codes !== undefined)) return null;
+  // By affiliate, a rollup reads a code's affiliate now and an order its own, frozen when it
+  // came: mixed, one affiliate's orders could land in two rows. Those stay on one path.
+  if (rollupOf(q) || q.dims.includes('ticket_type') || q.dims.includes('affiliate') || !rollupFor(q.dims, q.codes !== undefined)) return null;
   const from = Math.ceil(q.from / DAY_MS) * DAY_MS;
   const to = Math.floor(q.to / DAY_MS) * DAY_MS;
   return from < to ? { from, to } : null;
@@ -401,8 +403,9 @@ export function mergeReport(dims: Dimension[], results: ReportResults): { rows: 
   };
   for (const r of results.goals) addGoals(rowFor(r), r);
   for (const r of results.goalTotals) addGoals(totals, r);
-  for (const [row, s] of visitors) row.visitors = s.count();
-  totals.visitors = results.visitors ?? everyone.count();
+  // A sketch past 256 visitors is an estimate (~3%): never more visitors than visits.
+  for (const [row, s] of visitors) row.visitors = Math.min(s.count(), row.visits);
+  totals.visitors = results.visitors ?? Math.min(everyone.count(), totals.visits);
   const sorted = [...rows.values()].map(rate).sort(
     (a, b) =>
       b.orders - a.orders ||

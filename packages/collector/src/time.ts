@@ -8,7 +8,9 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const SKEW = 5 * MINUTE;
 
 const EPOCH_MS = /^\d{1,15}$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))?$/i;
+// T or a space between date and time (RFC 3339; PostgreSQL's and Python's text), an offset
+// of ±hh:mm, ±hhmm or ±hh.
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 const got = (value: string | number) => `got ${JSON.stringify(String(value).slice(0, 40))}`;

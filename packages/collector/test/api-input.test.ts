@@ -89,6 +89,12 @@ describe('server-side hits', () => {
     expect(await t.sql('SELECT channel, source FROM hits')).toEqual([{ channel: 'search', source: 'google' }]);
   });
 
+  it("takes a relayed verdict as long as classify makes from a long utm_source or affiliate", async () => {
+    const long = 'x'.repeat(300);
+    const res = await hits([{ vid: 'visitor-long1', url: `https://tickets.example.com/?utm_source=${long}&affiliate=${long}`, channel: 'affiliate', source: long, affiliate: long }]);
+    expect(res.statusCode).toBe(202);
+  });
+
   it('refuses a hit naming another site than the URL', async () => {
     const res = await hits([{ site: 'other', vid: 'visitor-site1', url: 'https://tickets.example.com/' }]);
     expect(res.statusCode).toBe(400);

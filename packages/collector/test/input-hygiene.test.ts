@@ -126,6 +126,9 @@ describe('answers that name the problem', () => {
     expect(json(api)).toEqual({ error: 'unsupported_media_type', message: 'Content-Encoding gzip is not accepted: send the body uncompressed' });
     const beacon = await t.app.inject({ method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain', 'content-encoding': 'br' }, payload: 'xx' });
     expect([beacon.statusCode, json(beacon).message]).toEqual([415, 'Content-Encoding br is not accepted: send the body uncompressed']);
+    // A request without a body is not refused for the header.
+    const pixel = await t.app.inject({ method: 'GET', url: '/p.gif?site=acme&order=E1&value=1', headers: { 'content-encoding': 'gzip' } });
+    expect(pixel.statusCode).toBe(200);
   });
 
   it('a Content-Type no route takes, naming the type and the one to send', async () => {

@@ -19,8 +19,8 @@ let store: ReturnType<typeof createSqliteStore>;
 beforeAll(async () => {
   store = createSqliteStore(file, 'commit');
   await store.createSite({ id: 's', name: 'S', url: 'https://s.example', platformHosts: [], windowDays: 28, currency: 'EUR', honorGpc: false, requireSignedConversions: false, createdAt: 0 }, 'x');
-  // Raw visits and orders over 30 days (the rollups stay empty: reports to the millisecond
-  // and by two dimensions no rollup holds read these), enough that a report takes a while.
+  // Raw visits and orders over 30 days (the rollups stay empty: reports by two dimensions no
+  // rollup holds read these), enough that a report takes a while.
   const db = store.db;
   db.transaction(() => {
     const visit = db.prepare(`INSERT INTO visits (site_id, ts, vid, channel, source, code, touch) VALUES ('s', ?, ?, ?, ?, ?, 1)`);
@@ -43,8 +43,8 @@ afterAll(async () => {
 describe('reports on the report worker', () => {
   const queries = [
     { dims: ['code', 'channel'], from, to, event: null },
-    { dims: ['source'], from: from + 1, to: to - 1, event: null },
-    { dims: ['channel'], from: from + 1, to: to - 1, event: null },
+    { dims: ['source', 'code'], from, to, event: null },
+    { dims: ['channel', 'utm_source'], from, to, event: null },
   ] as const;
 
   it('answer what the store answers on this thread', async () => {
@@ -113,7 +113,7 @@ describe('reports on the report worker', () => {
     const running = Array.from({ length: RAW_REPORTS.perSite }, () => reader.report('s', rawQuery()));
     const refused = await reader.report('s', rawQuery()).catch((e: unknown) => e);
     expect(refused).toMatchObject({ statusCode: 429, code: 'reports_busy', headers: { 'retry-after': '5' } });
-    expect((refused as Error).message).toMatch(/2 reports of this site that read raw rows are under way; retry/);
+    expect((refused as Error).message).toMatch(/^2 of your reports that read raw rows are under way; retry/);
     // Rollup reports are never refused, and another site still has its share.
     await reader.report('s', { dims: ['code'], from, to, event: null });
     const others = ['a', 'b', 'c'].flatMap((site) => Array.from({ length: RAW_REPORTS.perSite }, () => reader.report(site, rawQuery())));
@@ -123,6 +123,21 @@ describe('reports on the report worker', () => {
     expect((full as Error).message).toMatch(/^8 reports that read raw rows/);
     await Promise.all([...running, ...others]);
     expect((await reader.report('s', rawQuery())).rows.length).toBeGreaterThan(1);
+    await reader.close();
+  });
+
+  it("give each promoter one report of raw rows at a time, apart from the organiser's share", async () => {
+    const reader = reportWorker(file);
+    const rawQuery = (codes?: string[]) => ({ ...queries[0], dims: [...queries[0].dims], ...(codes ? { codes } : {}) });
+    const mine = reader.report('s', rawQuery(['promo-4']));
+    const again = await reader.report('s', rawQuery(['promo-4'])).catch((e: unknown) => e);
+    expect(again).toMatchObject({ statusCode: 429, code: 'reports_busy' });
+    expect((again as Error).message).toMatch(/^1 of your reports that read raw rows is under way/);
+    // Another promoter, and the organiser, still have theirs.
+    const other = reader.report('s', rawQuery(['promo-8']));
+    const organiser = Array.from({ length: RAW_REPORTS.perSite }, () => reader.report('s', rawQuery()));
+    expect((await mine).rows.length).toBeGreaterThan(0);
+    await Promise.all([other, ...organiser]);
     await reader.close();
   });
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { reportQueries } from '../src/report.js';
+import { mergeReport, reportQueries } from '../src/report.js';
+import { hashVisitor, SketchUnion } from '../src/sketch.js';
 import { STORE_KIND } from './stores.js';
 import { DAY, EVENT_URL, MINUTE, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
 
@@ -141,5 +142,22 @@ describe('report query plans', () => {
       const visits = await plan({ text: 'SELECT * FROM visits WHERE site_id = ? AND vid = ? AND ts <= ? ORDER BY ts DESC', params: ['a', 'v', 1] });
       expect(visits).toMatch(/visits_visitor/);
     }
+  });
+});
+
+describe('visitors from sketches', () => {
+  it('never exceed visits, in a row or the totals (past 256 a sketch is an estimate)', () => {
+    const u = new SketchUnion();
+    for (let i = 0; i < 3000; i++) u.addHash(hashVisitor(`visitor-${i}`));
+    const estimate = u.count();
+    expect(estimate).not.toBe(3000);
+    // Fewer visits than the estimate: the estimate can't be right.
+    const visits = Math.min(estimate, 3000) - 1;
+    const merged = mergeReport(['code'], {
+      visits: [{ k0: 'mia', visits, clicks: 0, previews: 0, sketch: u.toBlob() }],
+      clicks: [], orders: [], orderTotals: [], goals: [], goalTotals: [], visitors: null,
+    });
+    expect(merged.rows[0]!.visitors).toBe(visits);
+    expect(merged.totals.visitors).toBe(visits);
   });
 });

@@ -64,6 +64,8 @@ describe('a conversion ts', () => {
     ['microseconds (cut to milliseconds)', '2026-05-01T10:00:00.123999Z', '2026-05-01T10:00:00.123Z'],
     ['a 29 February of a leap year', '2024-02-29T10:00:00Z', '2024-02-29T10:00:00.000Z'],
     ['no time zone (UTC)', '2026-05-01T10:00:00', '2026-05-01T10:00:00.000Z'],
+    ["a space for the T and an hour's offset (PostgreSQL's text)", '2026-05-01 10:00:00+00', '2026-05-01T10:00:00.000Z'],
+    ["microseconds and an offset (Python's str of a datetime)", '2026-05-01 12:00:00.123456+02:00', '2026-05-01T10:00:00.123Z'],
     ['a bare date (its UTC midnight)', '2026-05-01', '2026-05-01T00:00:00.000Z'],
     ['epoch milliseconds as a string', String(Date.UTC(2026, 4, 1, 10)), '2026-05-01T10:00:00.000Z'],
   ])('with %s is stored at the time it names', async (_n, ts, stored) => {

@@ -3,6 +3,7 @@
 // to the ingest path as text: it parses and checks it (public-ingest.ts), maybe on the worker.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Ctx } from '../context.js';
+import { refuseEncoded } from '../errors.js';
 import { sendGif } from '../gif.js';
 import { getPixel } from './head.js';
 import { sendsGpc } from '../gpc.js';
@@ -49,7 +50,14 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
 
     // The body stays text (JSON or text/plain alike): the ingest path parses and checks it.
     scope.removeContentTypeParser(['application/json', 'text/plain']);
-    scope.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (request, body, done) => {
+      try {
+        refuseEncoded(request);
+        done(null, body);
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
     scope.post(
       '/collect',
       {

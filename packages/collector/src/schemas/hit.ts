@@ -33,8 +33,9 @@ export interface HitInput {
  *  hits, and ignored like the script's (the collector classifies from url and referrer). */
 const verdictFields = {
   channel: { type: ['string', 'null'], maxLength: 32 },
-  source: { type: ['string', 'null'], maxLength: 256 },
-  affiliate: { type: ['string', 'null'], maxLength: 64 },
+  // As long as what classify can read from a URL or referrer: a relayed verdict never fails a batch.
+  source: { type: ['string', 'null'], maxLength: 16384 },
+  affiliate: { type: ['string', 'null'], maxLength: 8192 },
   utm: {
     type: 'object',
     additionalProperties: false,
