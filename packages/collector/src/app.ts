@@ -2,7 +2,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyLoggerOptions } from 'fastify';
 import { createSiteCache, type Ctx } from './context.js';
-import { clientErrorHandler, frameworkErrors, installErrorHandler, parseJsonBody } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler, parseJsonBody, refuseEncoded } from './errors.js';
 import { createMailer } from './mail.js';
 import { registerDocs } from './openapi.js';
 import { registerLimits, type RateLimitOptions } from './limits.js';
@@ -104,7 +104,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string, request));
+      refuseEncoded(request);
+      done(null, parseJsonBody(body as string));
     } catch (error) {
       done(error as Error, undefined);
     }

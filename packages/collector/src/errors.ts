@@ -24,8 +24,7 @@ const PARSE = { protoAction: 'error', constructorAction: 'error' } as const;
  * 400 saying what is wrong and where ("body is not JSON: Unexpected token } … position 12",
  * "… forbidden prototype property") instead of one sentence for every fault.
  */
-export function parseJsonBody(text: string, request: FastifyRequest): unknown {
-  refuseEncoded(request);
+export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new HttpError(400, 'invalid_json', 'body is empty: send a JSON object');
   try {
     return sjson.parse(text, null, PARSE);

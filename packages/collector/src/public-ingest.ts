@@ -5,11 +5,10 @@
 // writer (ingest-worker.ts): there the answering thread only speaks HTTP, and the writes that
 // come with traffic (not only the rare ones of the API) never wait on the write lock there.
 import { Ajv } from 'ajv';
-import sjson from 'secure-json-parse';
 import { isAutomated, isAutomatedClient } from './bots.js';
 import { createSiteCache, type SiteCache } from './context.js';
 import { normalizeConversion, PIXEL_ITEMS, recordConversion } from './conversions.js';
-import { HttpError, schemaMessage } from './errors.js';
+import { HttpError, parseJsonBody, schemaMessage } from './errors.js';
 import { createIngest } from './ingest.js';
 import { parseItems } from './items.js';
 import { slug } from './schemas/common.js';
@@ -135,8 +134,6 @@ export interface PublicIngest {
   close(): Promise<void>;
 }
 
-const PARSE = { protoAction: 'error', constructorAction: 'error' } as const;
-
 export interface PublicIngestOptions {
   store: Store;
   cookieSecret: string;
@@ -162,9 +159,9 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
   async function collect(r: Extract<PublicRequest, { kind: 'collect' }>): Promise<Answer> {
     let body: unknown;
     try {
-      body = sjson.parse(r.text, null, PARSE);
+      body = parseJsonBody(r.text);
     } catch (error) {
-      throw new HttpError(400, 'invalid_json', r.from === 'd' ? 'd must be JSON' : `body is not JSON: ${(error as Error).message}`);
+      throw r.from === 'd' ? new HttpError(400, 'invalid_json', 'd must be JSON') : error;
     }
     if (!validate(body)) throw new HttpError(400, 'invalid_request', schemaMessage(r.from, validate.errors![0]!, r.from === 'd'));
     const b = body as { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
