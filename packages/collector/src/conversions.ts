@@ -19,9 +19,10 @@ export const PIXEL_ITEMS: ItemNames = { line: (i) => `item ${i + 1}`, price: (i)
 
 export function normalizeConversion(site: Site, input: ConversionInput, now: number, names = JSON_ITEMS): ConversionRecord {
   // Checked before any amount, and even with none: a signup stored as "ZZZ" is a bad row too.
-  const unknown = currencyError(input.currency ?? site.currency);
+  const given = input.currency ?? site.currency;
+  const unknown = currencyError(given);
   if (unknown) throw badRequest(unknown);
-  const currency = (input.currency ?? site.currency).toUpperCase();
+  const currency = given.toUpperCase();
   const money = (value: string | number, field: string): number => {
     const minor = toMinor(value, currency);
     if (typeof minor === 'string') throw badRequest(`${field} ${minor}`);

@@ -60,19 +60,11 @@ export function parseTs(value: string | number, now: number): number | string {
  * a time as parseTime reads it. A message if unusable, or past the last time an answer can show.
  */
 export function parseDay(value: string, end: boolean): number | string {
-  const date = DATE.exec(value);
-  let ms: number | string;
-  if (date) {
-    const start = utcDay(date[1]!, date[2]!, date[3]!);
-    if (start === null) return `must be a real date, ${got(value)}`;
-    ms = start + (end ? DAY : 0);
-  } else {
-    ms = parseTime(value);
-    if (typeof ms === 'string') {
-      // An impossible date-time gets parseTime's reason; anything else, what a bound may be.
-      return DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD), an ISO 8601 date-time or epoch milliseconds';
-    }
-  }
+  const date = DATE.test(value);
+  let ms = parseTime(value);
+  // An impossible date or date-time gets parseTime's reason; anything else, what a bound may be.
+  if (typeof ms === 'string') return date || DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD), an ISO 8601 date-time or epoch milliseconds';
+  if (date && end) ms += DAY;
   if (ms < 0) return 'must be from 1970 on';
   // The answer echoes the bound as an ISO string: the end of 9999-12-31 would be year 10000.
   if (ms > LATEST) return `must be at most ${iso(LATEST)}, the last time a report can name${date && end ? ' (as a whole day, 9999-12-30)' : ''}`;

@@ -2,12 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../../context.js';
 import { conversionView, normalizeConversion } from '../../conversions.js';
-import { badRequest, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { throwIfError } from '../../public-ingest.js';
 import { text } from '../../schemas/common.js';
 import { conversionBody, type ConversionInput } from '../../schemas/conversion.js';
 import { ORDER_STATUSES, type OrderStatus } from '../../store.js';
-import { siteScope } from './scope.js';
+import { sameSite, siteScope } from './scope.js';
 
 const orderParams = { type: 'object', properties: { order: text(128) } } as const;
 
@@ -16,7 +16,7 @@ export function conversionRoutes(app: FastifyInstance, ctx: Ctx): void {
     scope.post('/api/sites/:site/conversions', { schema: { body: conversionBody }, bodyLimit: 64 * 1024 }, async (request, reply) => {
       const site = request.site!;
       const input = request.body as ConversionInput & { site?: string };
-      if (input.site !== undefined && input.site !== site.id) throw badRequest(`body.site must be ${site.id} (the site in the URL), not ${input.site}`);
+      sameSite(site, input.site, 'body.site');
       const record = normalizeConversion(site, input, ctx.now());
       const answer = await ctx.ingest.run({ kind: 'postback', site, record, sig: input.sig });
       throwIfError(answer);

@@ -6,7 +6,7 @@ import { badRequest } from '../../errors.js';
 import { serverBot, throwIfError } from '../../public-ingest.js';
 import { serverHit, type HitInput } from '../../schemas/hit.js';
 import { parseTs } from '../../time.js';
-import { siteScope } from './scope.js';
+import { sameSite, siteScope } from './scope.js';
 
 const body = {
   type: 'object',
@@ -22,7 +22,7 @@ export function hitRoutes(app: FastifyInstance, ctx: Ctx): void {
       const now = ctx.now();
       const hits = (request.body as { hits: HitInput[] }).hits.map((h, i) => {
         if (!/^https?:\/\//i.test(h.url)) throw badRequest(`hits[${i}].url must be an http(s) URL`);
-        if (h.site !== undefined && h.site !== site.id) throw badRequest(`hits[${i}].site must be ${site.id} (the site in the URL), not ${h.site}`);
+        sameSite(site, h.site, `hits[${i}].site`);
         const ts = h.ts === undefined ? now : parseTs(h.ts, now);
         if (typeof ts === 'string') throw badRequest(`hits[${i}].ts ${ts}`);
         return { h, ts, i };

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireSite } from '../../auth.js';
 import type { Ctx } from '../../context.js';
+import { badRequest } from '../../errors.js';
 import { slug } from '../../schemas/common.js';
 import type { Site } from '../../store.js';
 
@@ -23,4 +24,9 @@ export function siteScope(app: FastifyInstance, ctx: Ctx, routes: (scope: Fastif
     });
     routes(scope);
   });
+}
+
+/** A body that names its own site (as the script's hits and conversions do) must name the URL's. */
+export function sameSite(site: Site, named: string | undefined, field: string): void {
+  if (named !== undefined && named !== site.id) throw badRequest(`${field} must be ${site.id} (the site in the URL), not ${named}`);
 }
