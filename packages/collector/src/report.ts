@@ -74,12 +74,17 @@ type Table = 'visits' | 'clicks' | 'orders' | 'goals' | 'daily' | 'dailyOrders' 
 type RawTable = 'visits' | 'clicks' | 'orders' | 'goals';
 const ROLLUP_TABLES: readonly Table[] = ['daily', 'dailyOrders', 'dailyGoals'];
 
-// Key expression per dimension and table; null means "this table has no such key".
+// Key expression per dimension and table; null means "this table has no such key". An
+// affiliate is its code's (joined as c, codesJoin), on every path: a code gets its affiliate
+// when registered and keeps it, and an order's link code is frozen when the order came. So an
+// order credited to an unregistered `?affiliate=` code counts, once the code is registered,
+// for the affiliate it was given, like the code's clicks (and the promoter's own report, by
+// their codes). An order's link_affiliate records the affiliate as it was then.
 const KEY: Record<Dimension, Record<RawTable, string | null>> = {
   channel: { visits: 'v.channel', clicks: 'v.channel', orders: 'v.channel', goals: 'v.channel' },
   source: { visits: 'v.source', clicks: 'v.source', orders: 'v.source', goals: 'v.source' },
   code: { visits: 'v.code', clicks: 'v.code', orders: 'v.link_code', goals: 'v.link_code' },
-  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'v.link_affiliate', goals: 'v.link_affiliate' },
+  affiliate: { visits: 'c.affiliate', clicks: 'c.affiliate', orders: 'c.affiliate', goals: 'c.affiliate' },
   event: { visits: 'v.event', clicks: 'v.event', orders: 'v.event', goals: 'v.event' },
   ticket_type: { visits: null, clicks: null, orders: 'i.type', goals: null },
   utm_source: { visits: 'v.utm_source', clicks: null, orders: 'v.utm_source', goals: 'v.utm_source' },
@@ -121,8 +126,10 @@ function keyExpr(dim: Dimension, table: Table, dialect: Dialect): string {
   return k === 'day' ? dialect.day('v.ts') : (k ?? 'NULL');
 }
 
-function needsCodes(dims: Dimension[], table: Table): boolean {
-  return !ATTRIBUTED(table) && dims.includes('affiliate');
+/** The join that gives an affiliate key its code's affiliate (orders: their link code's). */
+function codesJoin(dims: Dimension[], table: Table): string {
+  if (!dims.includes('affiliate')) return '';
+  return `LEFT JOIN codes c ON c.site_id = v.site_id AND c.code = ${ATTRIBUTED(table) ? 'v.link_code' : 'v.code'}`;
 }
 
 function where(siteId: string, q: ReportQuery, table: Table): Sql {
@@ -151,7 +158,7 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
   const groups = q.dims.map((_, i) => `k${i}`);
   const w = where(siteId, q, table);
   const joins = [
-    needsCodes(q.dims, table) ? 'LEFT JOIN codes c ON c.site_id = v.site_id AND c.code = v.code' : '',
+    codesJoin(q.dims, table),
     // LEFT: an order sent without items still counts, in the row whose ticket type is null.
     table === 'orders' && q.dims.includes('ticket_type')
       ? 'LEFT JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
@@ -208,9 +215,7 @@ export interface ReportSql {
  * days already, holds none, or no rollup has the keys (or the orders need their items).
  */
 function wholeDaysWithin(q: ReportQuery): { from: number; to: number } | null {
-  // By affiliate, a rollup reads a code's affiliate now and an order its own, frozen when it
-  // came: mixed, one affiliate's orders could land in two rows. Those stay on one path.
-  if (rollupOf(q) || q.dims.includes('ticket_type') || q.dims.includes('affiliate') || !rollupFor(q.dims, q.codes !== undefined)) return null;
+  if (rollupOf(q) || q.dims.includes('ticket_type') || !rollupFor(q.dims, q.codes !== undefined)) return null;
   const from = Math.ceil(q.from / DAY_MS) * DAY_MS;
   const to = Math.floor(q.to / DAY_MS) * DAY_MS;
   return from < to ? { from, to } : null;

@@ -50,6 +50,25 @@ describe('GET /report', () => {
     expect(rowFor(byAffiliate, 'mia')).toMatchObject({ clicks: 2, visits: 2, orders: 1 });
   });
 
+  it("by=affiliate: an order on a code registered later goes to the code's affiliate, on every range", async () => {
+    // Zoe's code zed is used before it is registered; the order is credited to the code.
+    await pageview(t, { vid: 'visitor-zed1', url: `${EVENT_URL}?affiliate=zed`, referrer: '' });
+    t.clock.advance(10 * MINUTE);
+    const order = json(await postback(t, { order: 'Z1', vid: 'visitor-zed1', value: '10.00', tickets: 1 }));
+    expect(order.conversion.attribution.link).toMatchObject({ code: 'zed', affiliate: null });
+    await t.app.inject({ method: 'POST', url: '/api/sites/acme/affiliates', headers: t.auth, payload: { id: 'zoe', name: 'Zoe', email: 'zoe@example.com' } });
+    await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: t.auth, payload: { code: 'zed', affiliate: 'zoe' } });
+    // Whole days (the rollup), to the millisecond within a day (raw), and across days (both).
+    for (const range of ['from=2026-06-01&to=2026-06-01', 'from=2026-06-01T00:00:00.001Z&to=2026-06-01T23:00:00Z', 'from=2026-05-30T12:00:00Z&to=2026-06-02T12:00:00Z']) {
+      const r = await report(t, `by=affiliate&${range}`);
+      expect(rowFor(r, 'zoe'), range).toMatchObject({ visits: 1, clicks: 1, orders: 1, revenue: { EUR: 1000 } });
+      expect(rowFor(r, null), range).toBeUndefined();
+    }
+    // The conversion still tells how it was credited when it came.
+    const stored = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/Z1', headers: t.auth }));
+    expect(stored.attribution.link).toMatchObject({ code: 'zed', affiliate: null });
+  });
+
   it('by=source, utm_source, utm_medium, utm_campaign, event and day', async () => {
     await story();
     expect(rowFor(await report(t, 'by=source'), 'instagram')).toMatchObject({ orders: 1 });

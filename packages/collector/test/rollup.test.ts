@@ -50,7 +50,7 @@ describe('the daily rollup', () => {
     },
   );
 
-  it.each(['channel', 'code', 'utm_source', 'day'])(
+  it.each(['channel', 'code', 'affiliate', 'utm_source', 'day'])(
     'by=%s to the millisecond over days: the whole days from the rollup, the part-days raw, a visitor of both once',
     async (by) => {
       // Traffic at noon on June 1 to 3, orders at noon on June 4: the part-days hold some.
@@ -80,8 +80,8 @@ describe('the daily rollup', () => {
     expect(reportParts('acme', { dims: ['code'], from, to: from + DAY, event: null }, t.dialect)).toHaveLength(1);
     expect(reportParts('acme', { dims: ['code', 'channel'], from, to, event: null }, t.dialect)).toHaveLength(1);
     expect(reportParts('acme', { dims: ['code', 'ticket_type'], from, to, event: null }, t.dialect)).toHaveLength(1);
-    // By affiliate a rollup reads each code's affiliate now, an order its own as it came: not mixed.
-    expect(reportParts('acme', { dims: ['affiliate'], from, to, event: null }, t.dialect)).toHaveLength(1);
+    // By affiliate too: every path reads the affiliate of the code.
+    expect(reportParts('acme', { dims: ['affiliate'], from, to, event: null }, t.dialect)).toHaveLength(3);
   });
 
   it('counts a visitor who came on three days once, and every visit', async () => {

@@ -39,7 +39,10 @@ export async function invite(ctx: Ctx, site: Site, affiliate: Affiliate, wanted:
     const name = (wanted.code ?? affiliate.id).toLowerCase();
     const taken = await ctx.store.getCode(site.id, name);
     if (taken && wanted.code) throw conflict(`code ${name} already exists on this site`);
-    const free = taken ? `${name}-${randomId(3).toLowerCase().replace(/[^a-z0-9]/g, '')}` : name;
+    // A name of our own choosing must not be one already used unregistered either: the code
+    // would hand its past sales to the new promoter (the organiser may name it on purpose).
+    const used = !taken && !wanted.code && (await ctx.store.codeSeen(site.id, name));
+    const free = taken || used ? `${name}-${randomId(3).toLowerCase().replace(/[^a-z0-9]/g, '')}` : name;
     await createCode(ctx, site, { code: free, affiliate: affiliate.id, event: wanted.event });
     code = (await ctx.store.getCode(site.id, free))!;
   }
