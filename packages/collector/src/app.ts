@@ -98,6 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   app.decorate('ctx', ctx);
   app.decorateRequest('site', null);
+  app.decorateRequest('promoter', null);
   await app.register(cookie, { secret: options.cookieSecret });
 
   // JSON bodies, and text/plain as JSON too (sendBeacon posts it to avoid a CORS preflight).

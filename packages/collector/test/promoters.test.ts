@@ -93,6 +93,19 @@ describe('inviting a promoter', () => {
     expect(inbox).toHaveLength(0);
   });
 
+  it('names a code after the promoter only if that name never came in unregistered: its past sales stay out', async () => {
+    await pageview(t, { vid: 'visitor-ana1', url: `${EVENT_URL}?affiliate=mia` });
+    t.clock.advance(MINUTE);
+    await postback(t, { order: 'U1', vid: 'visitor-ana1', value: '70.00' });
+    const invited = json(await inviteMia());
+    expect(invited.code).toMatch(/^mia-[a-z0-9]+$/);
+    expect((await meReport(invited.token)).totals).toMatchObject({ visits: 0, clicks: 0, orders: 0 });
+    // The organiser may still give it to Mia on purpose, past sales and all.
+    const named = await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { affiliate: 'mia', code: 'mia' } });
+    expect(named.statusCode).toBe(201);
+    expect((await meReport(json(named).token)).totals).toMatchObject({ orders: 1, revenue: { EUR: 7000 } });
+  });
+
   it('a code that collides by case with another promoter is a 409, and nothing is created', async () => {
     await inviteMia();
     const res = await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { name: 'Sam', email: 'sam@example.com', code: 'MIA' } });
@@ -176,8 +189,22 @@ describe("a promoter's token", () => {
     expect(JSON.stringify(leaView)).not.toContain('mia');
   });
 
-  it('a wrong token is a 401', async () => {
+  it('a wrong or missing token is a 401, checked before the query or body', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: as('ltp_wrong') })).statusCode).toBe(401);
+    for (const headers of [{}, as('ltp_wrong')]) {
+      expect((await t.app.inject({ method: 'GET', url: '/api/me/report', headers })).statusCode).toBe(401);
+      expect((await t.app.inject({ method: 'POST', url: '/api/me/codes', headers, payload: { bogus: 1 } })).statusCode).toBe(401);
+    }
+    // With the token, the same requests are refused for what they hold.
+    expect((await t.app.inject({ method: 'GET', url: '/api/me/report', headers: as(mia) })).statusCode).toBe(400);
+  });
+
+  it("a recruit's /api/me does not name who recruited them", async () => {
+    await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: as(mia), payload: { code: 'lea', name: 'Lea', email: 'lea@example.com' } });
+    const leaToken = /promoter#token=(\S+)/.exec(readable(inbox.at(-1)!))![1]!;
+    const lea = json(await t.app.inject({ method: 'GET', url: '/api/me', headers: as(leaToken) }));
+    expect(lea.affiliate).toMatchObject({ id: 'lea', parent: null });
+    expect(JSON.stringify(lea)).not.toContain('mia');
   });
 
   it('a site token cannot read /api/me', async () => {

@@ -27,17 +27,36 @@ async function team(ctx: Ctx, site: Site, me: Affiliate) {
   return { affiliates: affiliates.filter((a) => ids.has(a.id)), codes };
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The promoter whose token came, once checked (/api/me routes only). */
+    promoter: { site: Site; affiliate: Affiliate } | null;
+  }
+}
+
 export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
-  const me = (request: FastifyRequest) => requirePromoter(ctx, request);
+  // The token is checked before the query or body: a wrong one is a 401 (and counts as a
+  // failed authentication) whatever else the request holds.
+  app.register(async (scope) => {
+    scope.addHook('onRequest', async (request) => {
+      request.promoter = await requirePromoter(ctx, request);
+    });
+    promoterRoutes(scope, ctx);
+  });
+}
+
+function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const me = (request: FastifyRequest) => request.promoter!;
   const withLinks = (site: Site, codes: Code[]) =>
     Promise.all(codes.map(async (c) => ({ code: c.code, event: c.event, ...(await codeLinks(ctx, site, c)) })));
 
   app.get('/api/me', async (request) => {
-    const { site, affiliate } = await me(request);
+    const { site, affiliate } = me(request);
     const t = await team(ctx, site, affiliate);
     return {
       site: { id: site.id, name: site.name },
-      affiliate: affiliateView(affiliate),
+      // Whoever recruited them stays out of sight, as in their report.
+      affiliate: { ...affiliateView(affiliate), parent: null },
       codes: await withLinks(site, t.codes.filter((c) => c.affiliate === affiliate.id)),
       subPromoters: await Promise.all(
         t.affiliates
@@ -48,7 +67,7 @@ export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.get('/api/me/report', { schema: { querystring: reportQuerystring } }, async (request, reply) => {
-    const { site, affiliate } = await me(request);
+    const { site, affiliate } = me(request);
     const { codes, affiliates } = await team(ctx, site, affiliate);
     const params = request.query as ReportParams;
     const query = { ...parseReportQuery(params, ctx.now()), codes: codes.map((c) => c.code) };
@@ -58,7 +77,7 @@ export function meRoutes(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {
-    const { site, affiliate } = await me(request);
+    const { site, affiliate } = me(request);
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
     const name = b.code.toLowerCase();
     // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
