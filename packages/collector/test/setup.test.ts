@@ -24,6 +24,9 @@ describe('sites', () => {
     [{ id: 'x', name: 'x', url: 'https://a.example', windowDays: 0 }, 400, /windowDays/],
     [{ id: 'x', name: 'x', url: 'https://a.example', currency: 'ABC' }, 400, /currency/],
     [{ id: 'x', name: 'x\r\nBcc: a@b.c', url: 'https://a.example' }, 400, /name/],
+    [{ id: 'x', name: 'x', url: 'https://a.example', platformHosts: ['.'] }, 400, /platformHosts\/0/],
+    [{ id: 'x', name: 'x', url: 'https://a.example', platformHosts: ['ok.example', 'www.'] }, 400, /platformHosts\/1 names no host/],
+    [{ id: 'x', name: 'x', url: 'https://a.example', platformHosts: ['-a.example'] }, 400, /platformHosts\/0/],
   ])('refuses %j with %i', async (payload, status, message) => {
     const res = await t.app.inject({ method: 'POST', url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` }, payload });
     expect(res.statusCode).toBe(status);
@@ -54,6 +57,17 @@ describe('affiliates and codes', () => {
     await post('/events', { id: 'fest', name: 'Fest', url: 'https://tickets.example.com/e/fest?lang=en' });
     const res = await post('/codes', { code: 'crew', event: 'fest' });
     expect(json(res).link).toBe('https://tickets.example.com/e/fest?lang=en&affiliate=crew');
+  });
+
+  it("an event page must be on the site's own hosts: its shortlinks go there", async () => {
+    const refused = await post('/events', { id: 'away', name: 'Away', url: 'https://evil.example.net/' });
+    expect(refused.statusCode).toBe(400);
+    expect(json(refused).message).toMatch(/url must be on the site's own hosts \(tickets\.example\.com, example\.com/);
+    // A platform host and its subdomains are the site's own (setup's platformHosts: example.com).
+    expect((await post('/events', { id: 'shop', name: 'Shop', url: 'https://shop.example.com/e/1' })).statusCode).toBe(201);
+    // A target may not reach off the site's hosts through an event either.
+    const code = await post('/codes', { code: 'x', event: 'shop', target: 'https://evil.example.net/' });
+    expect(json(code).message).toMatch(/target must be on the site's own hosts/);
   });
 
   it.each([

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOperator } from '../../auth.js';
 import type { Ctx } from '../../context.js';
 import { badRequest, conflict } from '../../errors.js';
-import { hostOf } from '../../ingest.js';
+import { hostOf, platformHosts } from '../../ingest.js';
 import { hashToken, randomId, slugify } from '../../ids.js';
 import { minorDigits } from '../../money.js';
 import { codeSlug, currency, email, httpUrl, slug, text, timestamp } from '../../schemas/common.js';
@@ -12,7 +12,8 @@ import { iso, parseInstant } from '../../time.js';
 import { codeTarget, withParams } from '../redirect.js';
 import { siteScope } from './scope.js';
 
-const hostname = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' } as const;
+// Dot-separated labels of letters, digits and inner hyphens (a final dot allowed).
+const hostname = { type: 'string', minLength: 1, maxLength: 253, pattern: '^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.?$' } as const;
 
 const siteBody = {
   type: 'object',
@@ -84,11 +85,14 @@ export interface SiteInput {
 export async function createSite(ctx: Ctx, input: SiteInput) {
   const cur = (input.currency ?? 'EUR').toUpperCase();
   if (minorDigits(cur) === null) throw badRequest(`currency ${JSON.stringify(input.currency)} is not an ISO 4217 code`);
+  const hosts = (input.platformHosts ?? []).map((h) => h.toLowerCase().replace(/^www\.|\.$/g, ''));
+  const empty = hosts.indexOf('');
+  if (empty >= 0) throw badRequest(`platformHosts/${empty} names no host: ${JSON.stringify(input.platformHosts![empty])}`);
   const site: Site = {
     id: input.id,
     name: input.name,
     url: input.url,
-    platformHosts: [...new Set((input.platformHosts ?? []).map((h) => h.toLowerCase().replace(/^www\.|\.$/g, '')))],
+    platformHosts: [...new Set(hosts)],
     windowDays: input.windowDays ?? 28,
     currency: cur,
     createdAt: ctx.now(),
@@ -132,10 +136,18 @@ export async function codeLinks(ctx: Ctx, site: Site, code: Code) {
   };
 }
 
-const onHosts = (url: string, hosts: string[]) => {
+/**
+ * Refuses a URL off the site's own hosts (its url's and platformHosts, subdomains included):
+ * shortlinks go to event pages and targets, and the collector's domain, shared by every site,
+ * must not redirect anywhere a site's token names.
+ */
+function onOwnHosts(site: Site, url: string, field: string): void {
   const h = hostOf(url);
-  return !!h && hosts.some((d) => h === d || h.endsWith(`.${d}`));
-};
+  const own = platformHosts(site);
+  if (!h || !own.some((d) => h === d || h.endsWith(`.${d}`))) {
+    throw badRequest(`${field} must be on the site's own hosts (${own.join(', ')}: its url and platformHosts)`);
+  }
+}
 
 /** Registers a tracking code; the target may only point at the site's own hosts. */
 export async function createCode(ctx: Ctx, site: Site, input: { code: string; affiliate?: string; event?: string; target?: string }) {
@@ -145,10 +157,7 @@ export async function createCode(ctx: Ctx, site: Site, input: { code: string; af
   }
   const event = input.event ? await ctx.store.getEvent(site.id, input.event) : null;
   if (input.event && !event) throw badRequest(`event ${input.event} is not an event of this site`);
-  if (input.target) {
-    const own = [hostOf(site.url), ...site.platformHosts, event && hostOf(event.url)].filter((h): h is string => !!h);
-    if (!onHosts(input.target, own)) throw badRequest(`target must be on the site's own hosts (${own.join(', ')})`);
-  }
+  if (input.target) onOwnHosts(site, input.target, 'target');
   const code: Code = {
     code: name,
     affiliate: input.affiliate ?? null,
@@ -179,6 +188,7 @@ export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
         startsAt = parseInstant(b.startsAt);
         if (startsAt === null) throw badRequest('startsAt must be an ISO 8601 time or epoch milliseconds from 2000 to 9999');
       }
+      onOwnHosts(request.site!, b.url, 'url');
       const event = { id: b.id, name: b.name, url: b.url, startsAt };
       if (isConflict(await ctx.store.createEvent(request.site!.id, event))) throw conflict(`event ${b.id} already exists`);
       return reply.code(201).send({ event: { ...event, startsAt: startsAt === null ? null : iso(startsAt) } });
