@@ -107,7 +107,9 @@ const fromUtm = (utm: Utm): Hit | undefined => {
   const s = (utm.source || '').toLowerCase();
   const m = (utm.medium || '').toLowerCase();
   if (s || m) {
-    let n: Network | undefined = NETWORKS[s] || find(s);
+    // No source, no network: NETWORKS[''] is the forced-referral one, which would make a bare
+    // utm_medium=sms a referral instead of a campaign.
+    let n: Network | undefined = s ? NETWORKS[s] || find(s) : undefined;
     // Plausible's paid source aliases: fb-ads, facebook_ads, tiktokads, yt-ads, google ads…
     const ad = !n && /^(.+?)[-_ ]?(feed[-_ ]?)?ads?$/.exec(s);
     if (ad && (n = NETWORKS[ad[1]])) n = ['paid', n[1]];

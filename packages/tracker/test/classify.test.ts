@@ -311,6 +311,14 @@ describe('utm tags', () => {
     ['?utm_source=&source=flyer', 'campaign', 'flyer'],
     ['?utm_source=poster&source=flyer', 'campaign', 'poster'],
     ['?ref=flyer', 'direct', null],
+    // A medium alone, without a source: its rule, else tagged but matching nothing.
+    ['?utm_medium=sms', 'campaign', null],
+    ['?utm_medium=push', 'campaign', null],
+    ['?utm_medium=video', 'campaign', null],
+    ['?utm_medium=social', 'social', null],
+    ['?utm_medium=newsletter', 'email', null],
+    ['?utm_medium=affiliate', 'affiliate', null],
+    ['?utm_medium=referral', 'referral', null],
   ])('%s is %s/%s', (query, channel, source) => {
     expect(run('', query)).toEqual([channel, source]);
   });
