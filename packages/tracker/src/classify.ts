@@ -26,7 +26,7 @@ export interface Classification {
 export interface ClassifyOptions {
   /** Hosts (and their subdomains) that count as the platform itself. Default: none. */
   platformHosts?: readonly string[];
-  /** Name of the affiliate parameter. Default: 'affiliate'. */
+  /** Name of the affiliate parameter, read before `affiliate` (which shortlinks use). Default: 'affiliate'. */
   affiliateParam?: string;
 }
 

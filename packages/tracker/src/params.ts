@@ -13,7 +13,7 @@ export interface Utm {
 export const CLICK_IDS: readonly string[] = Object.keys(NETWORKS).filter((k) => NETWORKS[k][0] == 'click');
 
 export interface Params {
-  /** The affiliate code: first occurrence, trimmed; null when absent or blank. */
+  /** The affiliate code (the configured parameter, else `affiliate`): first occurrence, trimmed; null when absent or blank. */
   affiliate: string | null;
   /** utm_* values, trimmed, blank ones left out; `source` falls back to Plausible's `?source=`. */
   utm: Utm;
@@ -38,7 +38,8 @@ export function readParams(search: string, affiliateParam = 'affiliate'): Params
     return found;
   };
   return {
-    affiliate: get(affiliateParam),
+    // The collector's own links and shortlinks (/r/CODE) always say `affiliate`, whatever the page's param.
+    affiliate: get(affiliateParam) || get('affiliate'),
     utm: pick('source medium campaign term content'.split(' '), 'utm_'),
     clickIds: pick(CLICK_IDS),
     fbclid: get('fbclid'),

@@ -21,7 +21,7 @@ export interface TrackerOptions {
   platform?: string;
   /** Domain of the visitor cookies, to share them across subdomains; default this host. */
   cookieDomain?: string;
-  /** Name of the affiliate query parameter; default "affiliate". */
+  /** Name of the affiliate query parameter, read before "affiliate" (which shortlinks use); default "affiliate". */
   param?: string;
   /** "required": write no cookie and send nothing until linktrail('consent', true). */
   consent?: string;

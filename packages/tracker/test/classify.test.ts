@@ -263,7 +263,17 @@ describe('precedence', () => {
       source: null,
       affiliate: 'crew42',
     });
-    expect(classify(`${PAGE}?affiliate=mia`, '', { affiliateParam: 'ref' }).channel).toBe('direct');
+  });
+
+  it('with a custom parameter, still reads `affiliate`, which the collector’s own links and shortlinks use', () => {
+    expect(classify(`${PAGE}?affiliate=mia&lt_cid=Q2xpY2tJZEZyb21SMQ`, '', { affiliateParam: 'ref' })).toEqual({
+      channel: 'affiliate',
+      source: null,
+      affiliate: 'mia',
+    });
+    expect(readParams('affiliate=mia&lt_cid=Q2xpY2tJZEZyb21SMQ', 'ref')).toMatchObject({ affiliate: 'mia', ltCid: 'Q2xpY2tJZEZyb21SMQ' });
+    expect(readParams('ref=%20&affiliate=mia', 'ref').affiliate).toBe('mia');
+    expect(readParams('ref=mia', 'affiliate').affiliate).toBeNull();
   });
 });
 
