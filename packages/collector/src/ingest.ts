@@ -30,6 +30,11 @@ export interface Ingest {
    * `bot`: the sender is automated (undefined: a server-side hit that named no user agent).
    */
   prepare(site: Site, hit: HitInput, ts: number, bot?: boolean): HitRecord;
+  /**
+   * Server-side hits (in time order), which may come out of order or from before what the
+   * visit map holds: a hit the map cannot place is decided from the stored hits instead.
+   */
+  prepareServerHits(site: Site, hits: Array<{ hit: HitInput; ts: number; bot?: boolean }>): Promise<HitRecord[]>;
   record(hits: HitRecord[]): Promise<void>;
 }
 
@@ -78,60 +83,107 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
   // Keyed by a 52-bit hash, not the strings; two visitors sharing a hash (odds ~1e-5 at the
   // bound) share a timer.
   const lastSeen = new RecentVisitors(maxVisitors);
+  // The map knows every hit since this time (warm's horizon): a visitor it does not hold had
+  // none since, unless pushed out by the bound (as for any pageview).
+  let coveredFrom = Infinity;
+
+  /**
+   * `before`: the latest hit of the visitor at or before `ts`, when the caller knows it better
+   * than the map (null: none); otherwise the map's time for the visitor.
+   */
+  function prepare(site: Site, hit: HitInput, ts: number, automated?: boolean, before?: number | null): HitRecord {
+    if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
+    const referrer = hit.referrer ?? '';
+    const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
+    // The whole query: a value may hold another '?' (`?return=/e/fest?seat=1&affiliate=mia`).
+    const page = hit.url.split('#')[0]!;
+    const params = readParams(page.includes('?') ? page.slice(page.indexOf('?') + 1) : '', hit.param);
+    const hosts = pageHosts.length > 0 ? [...platformHosts(site), ...pageHosts] : platformHosts(site);
+    const c = classify(hit.url, referrer, { platformHosts: hosts, affiliateParam: hit.param }, params);
+    const replay = hit.nav === 'reload' || hit.nav === 'back_forward';
+    const bot = automated === true;
+    const touch = TOUCH.has(c.channel);
+
+    const key = visitorKey(site.id, hit.vid);
+    // A bot's hit never continues or starts a visit: it only reads.
+    const held = bot ? lastSeen.get(key) : lastSeen.touch(key, ts);
+    const prev = before === undefined ? held : (before ?? undefined);
+    const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
+
+    const code = c.channel === 'affiliate' && c.affiliate ? printable(c.affiliate.toLowerCase(), 64) : null;
+    // A touch needs a click id: the shortlink's, the script's, or one minted here.
+    // The shortlink's lt_cid is adopted only when well-formed (the script keeps 16-64 chars).
+    const ltCid = params.ltCid && /^[\w-]{16,64}$/.test(params.ltCid) ? params.ltCid : null;
+    const cid = hit.cid ?? ltCid ?? (touch && !replay ? touchCid(ts) : null);
+    const u = params.utm;
+    const cap = (v: string | undefined) => printable(v, 256);
+    return {
+      siteId: site.id,
+      ts,
+      vid: hit.vid,
+      cid,
+      event: hit.event ?? null,
+      url: printable(hit.url, STORED_URL)!,
+      referrer: printable(referrer, STORED_URL),
+      channel: c.channel,
+      source: printable(c.source, STORED_URL),
+      code,
+      utm: {
+        source: cap(u.source),
+        medium: cap(u.medium),
+        campaign: cap(u.campaign),
+        term: cap(u.term),
+        content: cap(u.content),
+      },
+      nav: replay ? (hit.nav as 'reload' | 'back_forward') : null,
+      visit: !bot && !replay && (touch || fresh),
+      touch,
+      bot,
+    };
+  }
 
   return {
     async warm() {
-      for (const v of await store.recentVisitors(Date.now() - VISIT_GAP)) lastSeen.touch(visitorKey(v.siteId, v.vid), v.ts);
+      const since = Date.now() - VISIT_GAP;
+      for (const v of await store.recentVisitors(since)) lastSeen.touch(visitorKey(v.siteId, v.vid), v.ts);
+      coveredFrom = since;
     },
 
-    prepare(site, hit, ts, automated) {
-      if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
-      const referrer = hit.referrer ?? '';
-      const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
-      // The whole query: a value may hold another '?' (`?return=/e/fest?seat=1&affiliate=mia`).
-      const page = hit.url.split('#')[0]!;
-      const params = readParams(page.includes('?') ? page.slice(page.indexOf('?') + 1) : '', hit.param);
-      const hosts = pageHosts.length > 0 ? [...platformHosts(site), ...pageHosts] : platformHosts(site);
-      const c = classify(hit.url, referrer, { platformHosts: hosts, affiliateParam: hit.param }, params);
-      const replay = hit.nav === 'reload' || hit.nav === 'back_forward';
-      const bot = automated === true;
-      const touch = TOUCH.has(c.channel);
+    prepare,
 
-      const key = visitorKey(site.id, hit.vid);
-      // A bot's hit never continues or starts a visit: it only reads.
-      const prev = bot ? lastSeen.get(key) : lastSeen.touch(key, ts);
-      const fresh = prev === undefined || Math.abs(ts - prev) > VISIT_GAP;
-
-      const code = c.channel === 'affiliate' && c.affiliate ? printable(c.affiliate.toLowerCase(), 64) : null;
-      // A touch needs a click id: the shortlink's, the script's, or one minted here.
-      // The shortlink's lt_cid is adopted only when well-formed (the script keeps 16-64 chars).
-      const ltCid = params.ltCid && /^[\w-]{16,64}$/.test(params.ltCid) ? params.ltCid : null;
-      const cid = hit.cid ?? ltCid ?? (touch && !replay ? touchCid(ts) : null);
-      const u = params.utm;
-      const cap = (v: string | undefined) => printable(v, 256);
-      return {
-        siteId: site.id,
-        ts,
-        vid: hit.vid,
-        cid,
-        event: hit.event ?? null,
-        url: printable(hit.url, STORED_URL)!,
-        referrer: printable(referrer, STORED_URL),
-        channel: c.channel,
-        source: printable(c.source, STORED_URL),
-        code,
-        utm: {
-          source: cap(u.source),
-          medium: cap(u.medium),
-          campaign: cap(u.campaign),
-          term: cap(u.term),
-          content: cap(u.content),
-        },
-        nav: replay ? (hit.nav as 'reload' | 'back_forward') : null,
-        visit: !bot && !replay && (touch || fresh),
-        touch,
-        bot,
-      };
+    async prepareServerHits(site, hits) {
+      // What the map cannot place: a hit before a later one it holds (its time is not this
+      // hit's predecessor), or from before its horizon (a backfill, e.g. after a restart).
+      const unsure = new Set<number>();
+      hits.forEach(({ hit, ts, bot }, i) => {
+        if (bot) return;
+        const held = lastSeen.get(visitorKey(site.id, hit.vid));
+        if (held === undefined ? ts < coveredFrom : held > ts) unsure.add(i);
+      });
+      // Their stored predecessors: one read of the range they span, by its time index.
+      const stored = new Map<string, number[]>();
+      if (unsure.size > 0) {
+        const picked = [...unsure].map((i) => hits[i]!);
+        const times = picked.map((h) => h.ts);
+        const vids = [...new Set(picked.map((h) => h.hit.vid))];
+        for (const { vid, ts } of await store.hitTimes(site.id, vids, Math.min(...times) - VISIT_GAP, Math.max(...times))) {
+          (stored.get(vid) ?? stored.set(vid, []).get(vid)!).push(ts);
+        }
+      }
+      // In time order, a hit's predecessor is the latest of the stored ones and this batch's own.
+      const inBatch = new Map<string, number>();
+      return hits.map(({ hit, ts, bot }, i) => {
+        let before: number | null | undefined;
+        if (unsure.has(i)) {
+          const earlier = (stored.get(hit.vid) ?? []).filter((t) => t <= ts);
+          const own = inBatch.get(hit.vid);
+          before = Math.max(...earlier, own ?? -Infinity);
+          if (before === -Infinity) before = null;
+        }
+        const record = prepare(site, hit, ts, bot, before);
+        if (!bot) inBatch.set(hit.vid, ts);
+        return record;
+      });
     },
 
     record: (hits) => store.recordHits(hits),

@@ -204,7 +204,7 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
 
   async function hits(r: Extract<PublicRequest, { kind: 'hits' }>): Promise<Answer> {
     // A server may omit the user agent (a browser always sends one): then it is no bot.
-    const prepared = r.hits.map((h) => ingest.prepare(r.site, h.hit, h.ts, h.bot));
+    const prepared = await ingest.prepareServerHits(r.site, r.hits);
     await ingest.record(prepared);
     return { status: 202, accepted: prepared.length };
   }

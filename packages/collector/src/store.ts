@@ -196,6 +196,8 @@ export interface Store {
 
   /** Last hit time per visitor over the recent past, to warm the in-memory visit map. */
   recentVisitors(sinceTs: number): Promise<Array<{ siteId: string; vid: string; ts: number }>>;
+  /** The times of these visitors' stored hits from `from` to `to` (inclusive), for the visit rule of a backfill. */
+  hitTimes(siteId: string, vids: string[], from: number, to: number): Promise<Array<{ vid: string; ts: number }>>;
 
   /** Durable when the promise resolves. A click candidate becomes a click unless its cid is known. */
   recordHits(hits: HitRecord[]): Promise<void>;

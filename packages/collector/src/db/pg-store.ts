@@ -166,6 +166,11 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
       return r.map((v) => ({ siteId: String(v.site_id), vid: String(v.vid), ts: Number(v.ts) }));
     },
 
+    async hitTimes(siteId, vids, from, to) {
+      const r = await rows('SELECT vid, ts FROM hits WHERE ts >= $1 AND ts <= $2 AND site_id = $3 AND vid = ANY($4::text[])', [from, to, siteId, vids]);
+      return r.map((h) => ({ vid: String(h.vid), ts: Number(h.ts) }));
+    },
+
     async recordHits(hits) {
       if (hits.length === 0) return;
       await batcher.enqueueMerged({ kind: 'hits', items: hits, write: writeHits }, hitLocks(hits));

@@ -282,6 +282,13 @@ export function createSqliteStore(
       }));
     },
 
+    async hitTimes(siteId, vids, from, to) {
+      // Through the time index: the rows of the range, whoever's (no index by visitor here).
+      return all('SELECT vid, ts FROM hits WHERE ts >= ? AND ts <= ? AND site_id = ? AND vid IN (SELECT value FROM json_each(?))', from, to, siteId, JSON.stringify(vids)).map(
+        (r) => ({ vid: String(r.vid), ts: Number(r.ts) }),
+      );
+    },
+
     async recordHits(hits) {
       if (hits.length === 0) return;
       await batcher.enqueue(() => {
