@@ -94,6 +94,9 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
 
   try {
     const n = navigator as Navigator & { globalPrivacyControl?: boolean };
+    // The landing's address as it loaded: a single-page app may push another before consent.
+    // (The referrer is the document's and never changes.)
+    const url = location.href;
     const v = cookie(VID_COOKIE);
     // Minted now so that ready() has it, but only written once tracking may start.
     vid = isId(v) ? v : rid();
@@ -102,7 +105,7 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
       (o.allowLocalhost == null && /^(127\.|\[::1]$|$)|localhost$/.test(location.hostname)) ||
       (o.honorGpc != null && n.globalPrivacyControl);
     hit(
-      () => (cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url: location.href, referrer: document.referrer, nav: navType(), platform: o.platform, param: o.param }),
+      () => (cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url, referrer: document.referrer, nav: navType(), platform: o.platform, param: o.param }),
       (a) => {
         // Consent withdrawn while the request was out: keep nothing.
         if (a && granted) {

@@ -332,6 +332,17 @@ describe('consent', () => {
     expect(t.hits).toHaveLength(1);
   });
 
+  it('sends the landing’s address and referrer even when the page changed its address before consent', () => {
+    const landing = `${EVENT_PAGE}?affiliate=mia&utm_source=ig&lt_cid=${CID}`;
+    visit(landing, 'https://l.instagram.com/');
+    const t = load({ consent: 'required' });
+    // A single-page app tidies its address bar, then moves on, before the visitor accepts.
+    history.replaceState(null, '', '/e/summer-fest');
+    history.pushState(null, '', '/e/summer-fest/tickets');
+    t.lt('consent', true);
+    expect(t.hits[0]).toMatchObject({ url: landing, referrer: 'https://l.instagram.com/' });
+  });
+
   it('consent(false) deletes the cookies of an earlier consent', () => {
     landFromMia();
     expect(document.cookie).toContain('_lt_t=');
