@@ -105,7 +105,9 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
       (o.allowLocalhost == null && /^(127\.|\[::1]$|$)|localhost$/.test(location.hostname)) ||
       (o.honorGpc != null && n.globalPrivacyControl);
     hit(
-      () => (cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url, referrer: document.referrer, nav: navType(), platform: o.platform, param: o.param }),
+      // When the pageview goes (at load, or on consent however late), ready() waits for its
+      // verdict, but checkout code never waits on a stalled collector for more than two seconds.
+      () => (setTimeout(settle, 2e3), cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url, referrer: document.referrer, nav: navType(), platform: o.platform, param: o.param }),
       (a) => {
         // Consent withdrawn while the request was out: keep nothing.
         if (a && granted) {
@@ -121,10 +123,8 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
     warn(e);
     settle();
   }
-  // No verdict is coming now (tracking off, consent pending): ready() gives the stored touch.
-  if (off || !granted) settle();
-  // Nor will checkout code wait on a stalled collector for more than two seconds.
-  setTimeout(settle, 2e3);
+  // No verdict is ever coming: ready() gives the stored touch.
+  if (off) settle();
 
   return (command: unknown, a?: unknown, b?: unknown) => {
     try {
@@ -139,7 +139,8 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
         }
       } else if (command == 'ready') {
         // A callback that is not a function warns when it is called, which may be later.
-        waiting ? waiting.push(a as (info: ReadyInfo) => void) : tell(a as (info: ReadyInfo) => void);
+        // While consent is pending or refused, no verdict is on its way: the stored touch, at once.
+        waiting && granted ? waiting.push(a as (info: ReadyInfo) => void) : tell(a as (info: ReadyInfo) => void);
       } else {
         const d = (
           // A non-purchase conversion (signup, download) still needs an order, for idempotency.

@@ -188,6 +188,41 @@ describe('ready()', () => {
     expect(ready(t.lt)).toMatchObject({ vid: SERVER_VID, clickId: 'bmV3ZXItY2xpY2staWQtMTI' });
   });
 
+  it('once consent is given, however late, waits for the verdict on the landing and gives its touch', () => {
+    visit(`${EVENT_PAGE}?affiliate=mia&lt_cid=${CID}`, 'https://l.instagram.com/');
+    vi.useFakeTimers();
+    try {
+      const t = load({ consent: 'required' });
+      expect(ready(t.lt)).toEqual({ vid: expect.stringMatching(ID), ...NO_TOUCH });
+      // The visitor reads the banner for a while.
+      vi.advanceTimersByTime(10_000);
+      t.lt('consent', true);
+      const info: ReadyInfo[] = [];
+      t.lt('ready', (i) => info.push(i));
+      expect(info).toEqual([]);
+      t.answer({ ...MIA, vid: SERVER_VID });
+      expect(info).toEqual([{ vid: SERVER_VID, clickId: CID, channel: 'affiliate', source: 'instagram', affiliate: 'mia' }]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('once consent is given, stops waiting for a collector that does not answer after two seconds', () => {
+    landFromMia();
+    visit(CHECKOUT, EVENT_PAGE);
+    vi.useFakeTimers();
+    try {
+      const t = load({ consent: 'required' });
+      vi.advanceTimersByTime(10_000);
+      t.lt('consent', true);
+      expect(ready(t.lt)).toBeUndefined();
+      vi.advanceTimersByTime(2000);
+      expect(ready(t.lt)).toMatchObject({ clickId: CID, affiliate: 'mia' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('stops waiting for a collector that does not answer after two seconds, with the stored touch', () => {
     landFromMia();
     visit(CHECKOUT, EVENT_PAGE);
