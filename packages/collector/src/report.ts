@@ -181,12 +181,18 @@ const ORDER_MEASURES =
   'SUM(v.new_customer) AS new_customers, SUM(v.scanned) AS scanned';
 
 // By ticket type, an order counts in each type it holds, with that type's tickets and item
-// revenue; its scans are shared out pro rata (the door scans orders, not ticket types).
+// revenue; its scans are shared out pro rata (the door scans orders, not ticket types), in
+// whole tickets that add up to the order's: an item gets floor(S x C / T) - floor(S x (C - q) / T)
+// of S scans, C being the tickets of the order's items up to and including it (q its own), T
+// the order's tickets (integer division on both stores).
+const ITEMS_SO_FAR =
+  '(SELECT SUM(j.qty) FROM conversion_items j WHERE j.site_id = i.site_id AND j.order_id = i.order_id AND j.idx <= i.idx)';
 const TYPE_MEASURES =
   'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(COALESCE(i.qty, v.tickets)) AS tickets, ' +
   'SUM(COALESCE(i.qty * i.price_minor, v.value_minor)) AS revenue, ' +
   'COUNT(DISTINCT CASE WHEN v.new_customer = 1 THEN v.order_id END) AS new_customers, ' +
-  'SUM(CASE WHEN i.qty IS NULL THEN v.scanned WHEN v.tickets > 0 THEN i.qty * v.scanned / v.tickets ELSE 0 END) AS scanned';
+  `SUM(CASE WHEN i.qty IS NULL THEN v.scanned WHEN v.tickets > 0 THEN v.scanned * ${ITEMS_SO_FAR} / v.tickets - ` +
+  `v.scanned * (${ITEMS_SO_FAR} - i.qty) / v.tickets ELSE 0 END) AS scanned`;
 
 const GOAL_MEASURES = 'v.type AS goal, COUNT(*) AS goals';
 

@@ -132,6 +132,18 @@ describe('reports by ticket type', () => {
     expect(r.totals).toMatchObject({ scanned: 3, unscanned: 4, attendance_rate: 0.4286 });
   });
 
+  it('shared-out scans are whole tickets that add up to the order's, even when no share is whole', async () => {
+    await sales();
+    // A1: 2 vip and 1 day; one ticket scanned: a third of it each would round to none anywhere.
+    await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 1 } });
+    const r = await report(t, 'by=ticket_type');
+    expect(r.rows.reduce((n: number, x: any) => n + x.scanned, 0)).toBe(1);
+    expect(r.totals.scanned).toBe(1);
+    await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 2 } });
+    const two = await report(t, 'by=ticket_type');
+    expect(two.rows.reduce((n: number, x: any) => n + x.scanned, 0)).toBe(2);
+  });
+
   it('a refunded order leaves every ticket type row', async () => {
     await sales();
     await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/status', headers: t.auth, payload: { status: 'refunded' } });
