@@ -25,7 +25,7 @@ export interface TrackerOptions {
   param?: string;
   /** "required": write no cookie and send nothing until linktrail('consent', true). */
   consent?: string;
-  /** Flag: track on localhost, 127.*, [::1], *.localhost and file: pages too. */
+  /** Flag: track on localhost, 127.*, 0.0.0.0, [::1], [::], *.localhost and file: pages too. */
   allowLocalhost?: string | true;
   /** Flag: send nothing when the browser signals Global Privacy Control. */
   honorGpc?: string | true;
@@ -102,7 +102,9 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
     vid = isId(v) ? v : rid();
     off =
       n.webdriver ||
-      (o.allowLocalhost == null && /^(127\.|\[::1]$|$)|localhost$/.test(location.hostname)) ||
+      // Loopback, the unspecified address (0.0.0.0, [::]) and *.localhost, with or without a
+      // trailing dot; the browser has already turned 0, 0x7f.1 and the like into dotted quads.
+      (o.allowLocalhost == null && /^(127\.|0\.0\.0\.0$|\[::1?]$|$)|localhost\.?$/.test(location.hostname)) ||
       (o.honorGpc != null && n.globalPrivacyControl);
     hit(
       // When the pageview goes (at load, or on consent however late), ready() waits for its

@@ -403,7 +403,18 @@ describe('silence', () => {
     expect(document.cookie).toBe('');
   });
 
-  it.each(['http://localhost:3000/', 'http://127.0.0.1:8080/e', 'http://[::1]/', 'http://shop.localhost/', 'file:///home/me/page.html'])(
+  it.each([
+    'http://localhost:3000/',
+    'http://localhost./',
+    'http://127.0.0.1:8080/e',
+    'http://0.0.0.0:8080/',
+    'http://0/',
+    'http://[::1]/',
+    'http://[::]/',
+    'http://shop.localhost/',
+    'http://shop.localhost./',
+    'file:///home/me/page.html',
+  ])(
     'sends nothing on %s unless localhost is allowed',
     (url) => {
       visit(url);
@@ -411,6 +422,11 @@ describe('silence', () => {
       expect(load({ allowLocalhost: '' }).hits).toHaveLength(1);
     },
   );
+
+  it.each(['https://localhost-tickets.com/', 'https://tickets.example.com./', 'https://10.0.0.5/'])('tracks %s, which is not localhost', (url) => {
+    visit(url);
+    expect(load().hits).toHaveLength(1);
+  });
 
   it('honours Global Privacy Control only when the site asks to', () => {
     vi.stubGlobal('navigator', Object.assign(Object.create(navigator) as Navigator, { globalPrivacyControl: true }));
