@@ -132,7 +132,7 @@ describe('reports by ticket type', () => {
     expect(r.totals).toMatchObject({ scanned: 3, unscanned: 4, attendance_rate: 0.4286 });
   });
 
-  it('shared-out scans are whole tickets that add up to the order's, even when no share is whole', async () => {
+  it("shared-out scans are whole tickets that add up to the order's, even when no share is whole", async () => {
     await sales();
     // A1: 2 vip and 1 day; one ticket scanned: a third of it each would round to none anywhere.
     await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 1 } });
