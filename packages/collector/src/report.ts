@@ -170,8 +170,13 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
     text:
       `SELECT ${[...keys, measures].join(', ')} FROM ${from ? (dialect.rollup?.(from) ?? from) : FROM[table as RawTable]} v ${joins} ` +
       `WHERE ${w.text}${groups.length ? ` GROUP BY ${groups.join(', ')}` : ''}` +
-      // Refunds leave zeroed rollup rows behind: they are no row at all.
-      (table === 'dailyOrders' || table === 'dailyGoals' ? ' HAVING SUM(v.orders) <> 0' : ''),
+      // Refunds, and clicks that moved keys on landing, leave zeroed rollup rows behind: they
+      // are no row at all.
+      (table === 'dailyOrders' || table === 'dailyGoals'
+        ? ' HAVING SUM(v.orders) <> 0'
+        : table === 'daily'
+          ? ' HAVING SUM(v.visits) <> 0 OR SUM(v.clicks) <> 0 OR SUM(v.previews) <> 0'
+          : ''),
     params: w.params,
   };
 }

@@ -119,6 +119,29 @@ describe('GET /r/:code', () => {
     expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ clicks: 1, visits: 1 });
   });
 
+  it("the landing gives a shortlink's click the event and source of its page, on every range", async () => {
+    await post('/codes', { code: 'mia' });
+    // One preview first: the person's landing makes it a click as well.
+    await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': 'WhatsApp/2.23.20.0 A' } });
+    for (const [vid, agent] of [['visitor-aaaa', BROWSER_UA], ['visitor-bbbb', 'WhatsApp/2.23.20.0 A']] as const) {
+      const res = await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': agent } });
+      await t.app.inject({
+        method: 'POST',
+        url: '/collect',
+        headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+        payload: JSON.stringify({ site: 'acme', vid, event: 'fest', url: res.headers.location, referrer: 'https://l.instagram.com/' }),
+      });
+    }
+    for (const range of ['from=2026-06-01&to=2026-06-01', 'from=2026-06-01T00:00:00.001Z&to=2026-06-01T23:00:00Z']) {
+      const byEvent = await report(t, `by=event&${range}`);
+      expect(rowFor(byEvent, 'fest'), range).toMatchObject({ clicks: 2, visits: 2 });
+      // The preview nobody followed stays where the redirect put it.
+      expect(rowFor(byEvent, null), range).toMatchObject({ clicks: 0, previews: 1, visits: 0 });
+      expect(rowFor(await report(t, `by=source&${range}`), 'instagram'), range).toMatchObject({ clicks: 2, previews: 0 });
+      expect(rowFor(await report(t, `by=code&${range}`), 'mia'), range).toMatchObject({ clicks: 2, previews: 1 });
+    }
+  });
+
   it('link-preview fetchers and HEAD requests count as previews, not clicks', async () => {
     await post('/codes', { code: 'mia' });
     await t.app.inject({ method: 'GET', url: '/r/mia', headers: { 'user-agent': 'WhatsApp/2.23.20.0 A' } });

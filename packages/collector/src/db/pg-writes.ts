@@ -11,7 +11,7 @@ import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
 import { cidNeedsKey, randomId, touchCidTime } from '../ids.js';
-import { CANDIDATE_LIMIT, countOrderRow, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
+import { CANDIDATE_LIMIT, countOrderRow, landedClick, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
 export interface BatchContext {
@@ -112,11 +112,14 @@ async function writeLandingClick(c: PgClient, h: HitRecord, rollup: BatchContext
     h.cid = randomId(12);
     return writeLandingClick(c, h, rollup);
   }
-  await c.query("UPDATE clicks SET vid = $1, kind = 'click' WHERE site_id = $2 AND cid = $3", [h.vid, h.siteId, h.cid]);
-  if (known?.kind !== 'preview') return false;
-  const facts = clickFacts(String(known.channel), str(known.source), String(known.code), str(known.event));
-  rollup.add(h.siteId, Math.floor(Number(known.ts) / DAY_MS), facts, { clicks: 1, previews: -1 });
-  return true;
+  if (!known) return false;
+  // The redirect knew only the code's event and no source: the landing's page tells them.
+  const landed = landedClick(known, h);
+  await c.query("UPDATE clicks SET vid = $1, kind = 'click', event = $2, source = $3 WHERE site_id = $4 AND cid = $5", [
+    h.vid, landed.event, landed.source, h.siteId, h.cid,
+  ]);
+  for (const { facts, change } of landed.moves) rollup.add(h.siteId, Math.floor(Number(known.ts) / DAY_MS), facts, change);
+  return known.kind === 'preview';
 }
 
 export async function writeClick(c: PgClient, k: ClickRecord, { rollup }: BatchContext): Promise<void> {

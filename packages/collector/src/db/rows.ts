@@ -2,8 +2,8 @@
 // integers for flags and epoch-ms times, and JSON text for lists, so one mapper fits both.
 import type { Channel } from '@linktrail/tracker';
 import type { Attribution, ClickCandidate, VisitCandidate } from '../attribution.js';
-import type { OrderFacts, RollupBatch } from '../rollups.js';
-import type { Affiliate, Code, ConversionRecord, EventRecord, ItemRecord, OrderStatus, Site, StoredConversion } from '../store.js';
+import type { OrderFacts, RollupBatch, RollupFacts } from '../rollups.js';
+import type { Affiliate, Code, ConversionRecord, EventRecord, HitRecord, ItemRecord, OrderStatus, Site, StoredConversion } from '../store.js';
 
 export type Row = Record<string, unknown>;
 
@@ -159,4 +159,28 @@ export function countOrderRow(rollup: RollupBatch, r: Row, sign: 1 | -1, scanned
           scanned: sign * Number(r.scanned),
         };
   rollup.addOrder(String(r.site_id), Math.floor(Number(r.ts) / DAY_MS), facts, change);
+}
+
+/**
+ * A shortlink click (`known`, as its redirect stored it) on its landing `h`: its event, unless
+ * its code has one, and its source are the landing page's when the redirect had none; and the
+ * rollup changes that move it there (a preview becomes a click; a click changes keys).
+ */
+export function landedClick(known: Row, h: HitRecord): { event: string | null; source: string | null; moves: Array<{ facts: RollupFacts; change: { clicks?: number; previews?: number } }> } {
+  const event = str(known.event) ?? h.event;
+  const source = str(known.source) ?? h.source;
+  const facts = (e: string | null, s: string | null): RollupFacts => ({
+    channel: String(known.channel), source: s, code: String(known.code), event: e, utm_source: null, utm_medium: null, utm_campaign: null,
+  });
+  const preview = known.kind === 'preview';
+  const moved = event !== str(known.event) || source !== str(known.source);
+  if (!preview && !moved) return { event, source, moves: [] };
+  return {
+    event,
+    source,
+    moves: [
+      { facts: facts(str(known.event), str(known.source)), change: preview ? { previews: -1 } : { clicks: -1 } },
+      { facts: facts(event, source), change: { clicks: 1 } },
+    ],
+  };
 }

@@ -10,7 +10,7 @@ import type { Durability } from '../config.js';
 import { cidNeedsKey, randomId } from '../ids.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
-import { str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
+import { landedClick, str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
 import type { SqliteAccess } from './sqlite-access.js';
 import { sqliteConversions } from './sqlite-conversions.js';
 import { sqliteSites } from './sqlite-sites.js';
@@ -132,14 +132,13 @@ export function createSqliteStore(
         known = undefined;
       }
       if (known) {
-        // The landing of a shortlink redirect: the same click, now with its visitor.
-        run("UPDATE clicks SET vid = ?, kind = 'click' WHERE site_id = ? AND cid = ?", h.vid, h.siteId, h.cid);
-        if (known.kind === 'preview') {
-          // A person followed what a preview fetcher had opened: it was a click after all.
-          const facts = clickFacts(String(known.channel), str(known.source), String(known.code), str(known.event));
-          counted.push({ siteId: h.siteId, ts: Number(known.ts), facts, change: { clicks: 1, previews: -1 } });
-          click = 1;
-        }
+        // The landing of a shortlink redirect: the same click, now with its visitor, and the
+        // event and source its page tells (the redirect knew only the code's).
+        const landed = landedClick(known, h);
+        run("UPDATE clicks SET vid = ?, kind = 'click', event = ?, source = ? WHERE site_id = ? AND cid = ?", h.vid, landed.event, landed.source, h.siteId, h.cid);
+        for (const move of landed.moves) counted.push({ siteId: h.siteId, ts: Number(known.ts), ...move });
+        // A person followed what a preview fetcher had opened: it was a click after all.
+        if (known.kind === 'preview') click = 1;
       } else {
         const code = get('SELECT event FROM codes WHERE site_id = ? AND code = ?', h.siteId, h.code);
         const event = str(code?.event) ?? h.event;
