@@ -1,5 +1,8 @@
 // @vitest-environment jsdom
 // The script tag as a page uses it: data-* attributes, the queue stub, fetch and sendBeacon.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { Verdict } from '../src/index';
 import { clearCookies, visit, warnings } from './browser';
@@ -102,6 +105,37 @@ it('waits for consent when data-consent="required"', async () => {
   expect(document.cookie).toBe('');
   page.linktrail!('consent', true);
   expect(sent).toHaveLength(1);
+});
+
+it('runs once when the tag is on the page twice (pasted, and again by a tag manager)', async () => {
+  const warn = warnings();
+  installStub()('conversion', { order: 'A-1' });
+  await loadScript({ site: 'acme' });
+  const linktrail = page.linktrail;
+  vi.resetModules();
+  await loadScript({ site: 'acme', event: 'summer-fest' });
+
+  expect(page.linktrail).toBe(linktrail);
+  expect(sent.map((s) => s.by)).toEqual(['fetch', 'beacon']);
+  expect(warn).toHaveBeenCalledWith('linktrail:', 'loaded twice');
+});
+
+it('runs once when pasted twice in its built, minified form too', () => {
+  // Minifying must keep linktrail()'s three parameters, by which a second copy knows the first.
+  // jsdom's URL would resolve against the page, not this file.
+  const built = join(dirname(fileURLToPath(import.meta.url)), '../dist/lt.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build -w @linktrail/tracker`);
+  const run = new Function(readFileSync(built, 'utf8')) as () => void;
+  const warn = warnings();
+  const script = document.createElement('script');
+  script.src = 'https://t.example.com/lt.js';
+  script.dataset.site = 'acme';
+  Object.defineProperty(document, 'currentScript', { value: script, configurable: true });
+  installStub()('conversion', { order: 'A-1' });
+  run();
+  run();
+  expect(sent.map((s) => s.by)).toEqual(['fetch', 'beacon']);
+  expect(warn).toHaveBeenCalledWith('linktrail:', 'loaded twice');
 });
 
 it('without data-site, warns and sends nothing', async () => {
