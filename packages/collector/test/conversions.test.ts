@@ -99,6 +99,28 @@ describe('orders', () => {
     expect((await report(t, 'by=channel')).totals.new_customers).toBe(2);
   });
 
+  it("a backfilled purchase before a customer's first known one is their first: the new customer moves to it", async () => {
+    const day = 86_400_000;
+    const at = (ms: number) => new Date(ms).toISOString();
+    const dayOf = (ms: number) => at(ms).slice(0, 10);
+    const later = t.clock.now - day;
+    const earlier = t.clock.now - 4 * day;
+    expect(json(await postback(t, { order: 'X1', value: '10.00', customer: 'cust1', ts: at(later) })).conversion.new_customer).toBe(true);
+    expect(json(await postback(t, { order: 'X0', value: '10.00', customer: 'cust1', ts: at(earlier) })).conversion.new_customer).toBe(true);
+    // A repeat of the first changes nothing; a purchase in between is no first either.
+    expect(json(await postback(t, { order: 'X0', value: '10.00', customer: 'cust1', ts: at(earlier) })).conversion.new_customer).toBe(true);
+    expect(json(await postback(t, { order: 'X2', value: '10.00', customer: 'cust1', ts: at(earlier + day) })).conversion.new_customer).toBe(false);
+    const order = async (id: string) => json(await t.app.inject({ method: 'GET', url: `/api/sites/acme/conversions/${id}`, headers: t.auth })).conversion;
+    expect((await order('X1')).new_customer).toBe(false);
+    // Whole days (the rollup) and the raw rows agree.
+    for (const range of [`from=${dayOf(earlier)}&to=${dayOf(later)}`, `from=${at(earlier - 1)}&to=${at(later + 1)}`]) {
+      const r = await report(t, `by=day&${range}`);
+      expect(r.totals.new_customers, range).toBe(1);
+      expect(r.rows.find((x: any) => x.key === dayOf(earlier)).new_customers, range).toBe(1);
+      expect(r.rows.find((x: any) => x.key === dayOf(later)).new_customers, range).toBe(0);
+    }
+  });
+
   it('scans are capped at the tickets of the order', async () => {
     await postback(t, { order: 'A1', value: '10.00', tickets: 3 });
     const res = await t.app.inject({ method: 'POST', url: '/api/sites/acme/orders/A1/scans', headers: t.auth, payload: { scanned: 5 } });

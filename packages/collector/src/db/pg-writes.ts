@@ -172,6 +172,27 @@ async function visitCandidates(c: PgClient, siteId: string, vid: string | null, 
   return rows.map(toVisitCandidate);
 }
 
+/**
+ * Whether this purchase (not a stored one: checked first) is its customer's first: the first
+ * to come, or one before the first known (a backfill), which then takes the new customer from
+ * that order. The customer's row, locked, serialises this between processes.
+ */
+async function firstPurchase(c: PgClient, siteId: string, customer: string, order: string, ts: number, rollup: RollupBatch): Promise<boolean> {
+  const inserted = await c.query(
+    'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [siteId, customer, order, ts],
+  );
+  if (inserted.rowCount === 1) return true;
+  const first = (await c.query('SELECT first_order, first_ts FROM customers WHERE site_id = $1 AND customer = $2 FOR UPDATE', [siteId, customer])).rows[0];
+  if (!first || Number(first.first_ts) <= ts) return false;
+  await c.query('UPDATE customers SET first_order = $1, first_ts = $2 WHERE site_id = $3 AND customer = $4', [order, ts, siteId, customer]);
+  const was = (
+    await c.query('UPDATE conversions SET new_customer = 0 WHERE site_id = $1 AND order_id = $2 AND new_customer = 1 RETURNING *', [siteId, String(first.first_order)])
+  ).rows[0];
+  if (was && was.status === 'completed') countOrderRow(rollup, was, 1, { new_customers: -1 });
+  return true;
+}
+
 /** The conversion's locks: its order, and its visitor when known up front. */
 export const conversionLocks = (conv: ConversionRecord): string[] =>
   conv.vid ? [orderLock(conv.siteId, conv.order), visitorLock(conv.siteId, conv.vid)] : [orderLock(conv.siteId, conv.order)];
@@ -209,14 +230,7 @@ export async function writeConversion(
     clicks: await clickCandidates(c, conv.siteId, vid, conv.cid, conv.ts, conv.ts - windowDays * DAY_MS, conv.event),
     visits: await visitCandidates(c, conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
   });
-  let newCustomer = false;
-  if (conv.customer && conv.type === 'purchase') {
-    const r = await c.query(
-      'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-      [conv.siteId, conv.customer, conv.order, conv.ts],
-    );
-    newCustomer = r.rowCount === 1;
-  }
+  const newCustomer = conv.customer !== null && conv.type === 'purchase' && (await firstPurchase(c, conv.siteId, conv.customer, conv.order, conv.ts, rollup));
   const { link, utm } = attribution;
   await c.query(
     `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
@@ -259,6 +273,6 @@ export async function writeScanned(c: PgClient, siteId: string, order: string, s
   if (!before) return false;
   const now = Math.min(scanned, Number(before.tickets));
   await c.query('UPDATE conversions SET scanned = $1 WHERE site_id = $2 AND order_id = $3', [now, siteId, order]);
-  if (before.status === 'completed' && now !== Number(before.scanned)) countOrderRow(rollup, before, 1, now - Number(before.scanned));
+  if (before.status === 'completed' && now !== Number(before.scanned)) countOrderRow(rollup, before, 1, { scanned: now - Number(before.scanned) });
   return true;
 }

@@ -134,9 +134,9 @@ const DAY_MS = 86_400_000;
 
 /**
  * A stored conversion's contribution to the order rollups, from its conversions row: it enters
- * (sign 1) or leaves (sign -1) the figures, or only its scans change (by scannedOnly).
+ * (sign 1) or leaves (sign -1) the figures, or `only` these of its counts change.
  */
-export function countOrderRow(rollup: RollupBatch, r: Row, sign: 1 | -1, scannedOnly?: number): void {
+export function countOrderRow(rollup: RollupBatch, r: Row, sign: 1 | -1, only?: { scanned?: number; new_customers?: number }): void {
   const facts: OrderFacts = {
     channel: String(r.channel),
     source: str(r.source),
@@ -149,8 +149,8 @@ export function countOrderRow(rollup: RollupBatch, r: Row, sign: 1 | -1, scanned
     type: String(r.type),
   };
   const change =
-    scannedOnly !== undefined
-      ? { scanned: scannedOnly }
+    only !== undefined
+      ? only
       : {
           orders: sign,
           tickets: sign * Number(r.tickets),

@@ -29,9 +29,30 @@ const newestFirst = (a: Row, b: Row) => Number(b.ts) - Number(a.ts) || Number(b.
  */
 export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup: RollupBatch, visitors: () => VisitorIndex): ConversionMethods {
   /** A stored conversion's contribution to the order rollups, read from its row. */
-  function countOrder(siteId: string, order: string, sign: 1 | -1, scannedOnly?: number) {
+  function countOrder(siteId: string, order: string, sign: 1 | -1, only?: { scanned: number }) {
     const r = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order);
-    if (r) countOrderRow(rollup, r, sign, scannedOnly);
+    if (r) countOrderRow(rollup, r, sign, only);
+  }
+
+  /**
+   * Whether this purchase is its customer's first: the first to come, or one before the first
+   * known (a backfill), which then takes the new customer from that order. Not for a repeat.
+   */
+  function firstPurchase(siteId: string, customer: string, order: string, ts: number): boolean {
+    if (get('SELECT 1 AS known FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order)) return false;
+    const first = get('SELECT first_order, first_ts FROM customers WHERE site_id = ? AND customer = ?', siteId, customer);
+    if (!first) {
+      run('INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?)', siteId, customer, order, ts);
+      return true;
+    }
+    if (Number(first.first_ts) <= ts) return false;
+    run('UPDATE customers SET first_order = ?, first_ts = ? WHERE site_id = ? AND customer = ?', order, ts, siteId, customer);
+    const was = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, String(first.first_order));
+    if (was && Number(was.new_customer) === 1) {
+      run('UPDATE conversions SET new_customer = 0 WHERE site_id = ? AND order_id = ?', siteId, String(first.first_order));
+      if (was.status === 'completed') countOrderRow(rollup, was, 1, { new_customers: -1 });
+    }
+    return true;
   }
 
   function readConversion(siteId: string, order: string): StoredConversion | null {
@@ -110,16 +131,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           visits: visitCandidates(conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
         });
         // A first purchase makes a new customer, unless this order is a repeat of a stored one.
-        let newCustomer = false;
-        if (conv.customer && conv.type === 'purchase') {
-          const r = run(
-            `INSERT INTO customers (site_id, customer, first_order, first_ts)
-             SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM conversions WHERE site_id = ? AND order_id = ?)
-             ON CONFLICT DO NOTHING`,
-            conv.siteId, conv.customer, conv.order, conv.ts, conv.siteId, conv.order,
-          );
-          newCustomer = r.changes === 1;
-        }
+        const newCustomer = conv.customer !== null && conv.type === 'purchase' && firstPurchase(conv.siteId, conv.customer, conv.order, conv.ts);
         const { link, utm } = attribution;
         const row = {
           site_id: conv.siteId, order_id: conv.order, ts: conv.ts, event: conv.event, type: conv.type, currency: conv.currency,
@@ -170,7 +182,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
         if (!before) return false;
         const now = Math.min(scanned, Number(before.tickets));
         run('UPDATE conversions SET scanned = ? WHERE site_id = ? AND order_id = ?', now, siteId, order);
-        if (before.status === 'completed' && now !== Number(before.scanned)) countOrder(siteId, order, 1, now - Number(before.scanned));
+        if (before.status === 'completed' && now !== Number(before.scanned)) countOrder(siteId, order, 1, { scanned: now - Number(before.scanned) });
         return true;
       });
     },
