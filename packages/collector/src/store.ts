@@ -183,7 +183,8 @@ export interface Store {
   getAffiliate(siteId: string, id: string): Promise<Affiliate | null>;
   listAffiliates(siteId: string): Promise<Affiliate[]>;
   /** A promoter's access token (hashed); a new one replaces the old. */
-  setAffiliateToken(siteId: string, id: string, tokenHash: string): Promise<void>;
+  /** A promoter's access token (its hash), or null: no access. */
+  setAffiliateToken(siteId: string, id: string, tokenHash: string | null): Promise<void>;
   affiliateByTokenHash(tokenHash: string): Promise<{ siteId: string; affiliate: Affiliate } | null>;
 
   createCode(siteId: string, code: Code): Promise<Code | Conflict>;

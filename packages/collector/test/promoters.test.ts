@@ -207,6 +207,19 @@ describe("a promoter's token", () => {
     expect(JSON.stringify(lea)).not.toContain('mia');
   });
 
+  it('the organiser can end its access at once; its figures stay, and a new invite gives a new token', async () => {
+    const revoke = (id: string, headers = t.auth) => t.app.inject({ method: 'DELETE', url: `/api/sites/acme/promoters/${id}/token`, headers });
+    expect((await revoke('mia', as(mia))).statusCode).toBe(403);
+    expect((await revoke('ghost')).statusCode).toBe(404);
+    expect((await revoke('no%20such')).statusCode).toBe(400);
+    expect((await revoke('mia')).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: as(mia) })).statusCode).toBe(401);
+    const organiser = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/report?by=code', headers: t.auth }));
+    expect(organiser.rows.find((x: any) => x.key === 'mia')).toMatchObject({ orders: 1 });
+    const again = json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { affiliate: 'mia' } }));
+    expect((await meReport(again.token)).totals).toMatchObject({ orders: 1 });
+  });
+
   it('a site token cannot read /api/me', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: t.auth })).statusCode).toBe(403);
   });

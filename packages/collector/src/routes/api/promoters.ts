@@ -84,6 +84,20 @@ export function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
       return reply.code(201).send(await invite(ctx, site, affiliate, b));
     });
 
+    // Ends a promoter's access at once (their figures and codes stay); inviting them again
+    // gives a new token.
+    scope.delete(
+      '/api/sites/:site/promoters/:affiliate/token',
+      { schema: { params: { type: 'object', properties: { affiliate: slug } } } },
+      async (request, reply) => {
+        const site = request.site!;
+        const { affiliate } = request.params as { affiliate: string };
+        if (!(await ctx.store.getAffiliate(site.id, affiliate))) throw notFound(`affiliate ${affiliate} not found`);
+        await ctx.store.setAffiliateToken(site.id, affiliate, null);
+        return reply.code(204).send();
+      },
+    );
+
     scope.get('/api/sites/:site/affiliates', async (request) => ({
       affiliates: (await ctx.store.listAffiliates(request.site!.id)).map(affiliateView),
     }));
