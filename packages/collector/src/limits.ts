@@ -12,6 +12,8 @@ export interface RateLimitOptions {
   publicPerMinute?: number;
   /** Failed authentications a minute from one address before every token is refused with 429. Default 10; 0: no limit. */
   authFailuresPerMinute?: number;
+  /** Recruits a promoter may invite a day (each one mails a welcome in the site's name). Default 20; 0: no limit. */
+  recruitsPerDay?: number;
 }
 
 export interface AuthGuard {
@@ -44,6 +46,8 @@ export interface Limits {
   /** Route options for a public endpoint: its rate limit, and request logs at warn (one line per hit would cost more than storing it). */
   publicRoute(flags?: PublicRouteFlags): RouteShorthandOptions;
   auth: AuthGuard;
+  /** Counts a recruit of `promoter` (site/affiliate); throws 429 past its daily budget. */
+  recruit(request: FastifyRequest, promoter: string): Promise<void>;
 }
 
 export async function registerLimits(app: FastifyInstance, options: RateLimitOptions = {}): Promise<Limits> {
@@ -73,7 +77,24 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
     },
   };
 
+  // Keyed by the promoter, not the address: a promoter's invites mail anyone in the site's name.
+  const recruitMax = options.recruitsPerDay ?? 20;
+  const recruits =
+    recruitMax > 0
+      ? app.createRateLimit({ max: recruitMax, timeWindow: 24 * 60 * WINDOW, cache: CACHE, keyGenerator: (r: FastifyRequest) => recruitKeys.get(r) ?? r.ip } as Parameters<typeof app.createRateLimit>[0])
+      : null;
+  const recruitKeys = new WeakMap<FastifyRequest, string>();
+
   return {
+    async recruit(request, promoter) {
+      if (!recruits) return;
+      recruitKeys.set(request, promoter);
+      const status = await recruits(request);
+      if (!status.isAllowed && status.isExceeded) {
+        const wait = Math.max(1, status.ttlInSeconds);
+        throw tooMany(`at most ${recruitMax} recruits a day per promoter; retry in ${wait} s`, wait);
+      }
+    },
     publicRoute: (flags = {}) => ({
       logLevel: PUBLIC_LOG_LEVEL,
       config: { ...flags, ...(publicMax > 0 ? { rateLimit: { max: publicMax, timeWindow: WINDOW, cache: CACHE } } : {}) },

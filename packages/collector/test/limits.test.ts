@@ -5,7 +5,7 @@ type T = Awaited<ReturnType<typeof makeApp>>;
 let t: T;
 afterEach(() => t.close());
 
-async function withSite(rateLimits: { publicPerMinute?: number; authFailuresPerMinute?: number }, trustProxy = 0) {
+async function withSite(rateLimits: { publicPerMinute?: number; authFailuresPerMinute?: number; recruitsPerDay?: number }, trustProxy = 0) {
   t = await makeApp({ rateLimits, trustProxy });
   const res = await t.app.inject({
     method: 'POST',
@@ -104,5 +104,26 @@ describe('floods on the public endpoints', () => {
     const res = await t.app.inject({ method: 'OPTIONS', url: '/collect' });
     expect(res.statusCode).toBe(429);
     expect(res.headers['x-ratelimit-limit']).toBe('6000');
+  });
+});
+
+describe("a promoter's recruits", () => {
+  it('are capped a day per promoter (each mails a welcome in the site name), whatever the address', async () => {
+    const site = await withSite({ recruitsPerDay: 2 });
+    const invite = async (name: string) =>
+      json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${site}` }, payload: { name, email: `${name}@example.com` } })).token as string;
+    const [mia, sam] = [await invite('mia'), await invite('sam')];
+    const recruit = (token: string, code: string, remoteAddress = '127.0.0.1') =>
+      t.app.inject({ method: 'POST', url: '/api/me/codes', remoteAddress, headers: { authorization: `Bearer ${token}` }, payload: { code, name: code, email: `${code}@example.com` } });
+    expect((await recruit(mia, 'lea')).statusCode).toBe(201);
+    expect((await recruit(mia, 'max', '192.0.2.9')).statusCode).toBe(201);
+    const refused = await recruit(mia, 'zoe', '192.0.2.10');
+    expect(refused.statusCode).toBe(429);
+    expect(json(refused).message).toMatch(/at most 2 recruits a day/);
+    // Nothing of the refused recruit was made; codes of its own and other promoters go on.
+    const me = json(await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${mia}` } }));
+    expect(me.subPromoters.map((p: any) => p.id)).toEqual(['lea', 'max']);
+    expect((await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: { authorization: `Bearer ${mia}` }, payload: { code: 'mia-tiktok' } })).statusCode).toBe(201);
+    expect((await recruit(sam, 'ivy')).statusCode).toBe(201);
   });
 });
