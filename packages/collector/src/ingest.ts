@@ -77,6 +77,35 @@ export function visitorKey(siteId: string, vid: string): number {
   return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
 }
 
+const platformMemo = new Map<string, string[]>();
+
+/**
+ * The hosts data-platform names, as pages write it: "bücher.de; *.example.org https://pay.example.org/x"
+ * gives xn--bcher-kva.de, example.org, pay.example.org. Entries are split at commas, semicolons and
+ * spaces (the first 20 are read); a scheme, a `*.` prefix, a path and a port are dropped, an IDN
+ * becomes punycode, and an entry that names no host is left out. Remembered per string (a page
+ * sends the same one with every hit), for up to 1,000 strings.
+ */
+export function hostsOfPlatform(platform: string | undefined): string[] {
+  if (!platform) return [];
+  let hosts = platformMemo.get(platform);
+  if (hosts) return hosts;
+  hosts = [];
+  for (const entry of platform.split(/[\s,;]+/).filter(Boolean).slice(0, 20)) {
+    const bare = entry.replace(/^([a-z][a-z0-9+.-]*:)?\/\//i, '').replace(/^\*\./, '').split(/[/?#\\]/)[0];
+    if (!bare) continue;
+    try {
+      const host = new URL(`http://${bare}`).hostname;
+      if (/^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/.test(host)) hosts.push(host);
+    } catch {
+      // Not a host: left out.
+    }
+  }
+  if (platformMemo.size >= 1000) platformMemo.clear();
+  platformMemo.set(platform, hosts);
+  return hosts;
+}
+
 export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
   // Last hit time per (site, visitor): serves the 30-minute rule without a random-key
   // index on the hits table. Bounded: the visitors touched last are kept (recent-visitors.ts).
@@ -94,7 +123,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
   function prepare(site: Site, hit: HitInput, ts: number, automated?: boolean, before?: number | null): HitRecord {
     if (!/^https?:\/\//i.test(hit.url)) throw badRequest('url must be an http(s) URL');
     const referrer = hit.referrer ?? '';
-    const pageHosts = hit.platform ? hit.platform.split(',').map((h) => h.trim()).filter(Boolean).slice(0, 20) : [];
+    const pageHosts = hostsOfPlatform(hit.platform);
     // The whole query: a value may hold another '?' (`?return=/e/fest?seat=1&affiliate=mia`).
     const page = hit.url.split('#')[0]!;
     const params = readParams(page.includes('?') ? page.slice(page.indexOf('?') + 1) : '', hit.param);
