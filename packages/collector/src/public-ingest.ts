@@ -11,9 +11,9 @@ import { normalizeConversion, PIXEL_ITEMS, recordConversion } from './conversion
 import { HttpError, parseJsonBody, schemaMessage } from './errors.js';
 import { createIngest } from './ingest.js';
 import { parseItems } from './items.js';
-import { slug } from './schemas/common.js';
-import { conversionFields, type ConversionInput } from './schemas/conversion.js';
-import { hitFields, type HitInput } from './schemas/hit.js';
+import { slug, UNPRINTABLE } from './schemas/common.js';
+import { NUMERAL, scriptConversionFields, type ConversionInput } from './schemas/conversion.js';
+import { scriptHitFields, type HitInput } from './schemas/hit.js';
 import type { ClickRecord, ConversionRecord, Site, Store, StoredConversion } from './store.js';
 import { visitorOf, vidCookie } from './visitor-cookie.js';
 
@@ -22,9 +22,39 @@ export const collectBody = {
   required: ['site'],
   properties: { site: slug, kind: { type: 'string', enum: ['pageview', 'conversion'] } },
   if: { required: ['kind'], properties: { kind: { const: 'conversion' } } },
-  then: { required: ['order'], properties: conversionFields },
-  else: { required: ['vid', 'url'], properties: hitFields },
+  then: { required: ['order'], properties: scriptConversionFields },
+  else: { required: ['vid', 'url'], properties: scriptHitFields },
 } as const;
+
+const SLUG = new RegExp(slug.pattern);
+const COUNT = new RegExp(NUMERAL);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const count = (v: unknown) => (typeof v === 'string' && COUNT.test(v) ? Number(v) : v);
+
+/**
+ * A script conversion's values as the conversion fields' types, before the schema bounds them:
+ * an order number as its decimal string (12345 and "12345" are one order), numeral counts
+ * ("2") as integers. Anything else is left for the schema to refuse with its reason.
+ */
+function readScriptValues(body: unknown): void {
+  if (!isObject(body) || body.kind !== 'conversion') return;
+  const { order, tickets, items } = body;
+  if (typeof order === 'number' && Number.isSafeInteger(order) && order >= 0) body.order = String(order);
+  if (typeof tickets === 'string') body.tickets = count(tickets);
+  if (Array.isArray(items)) for (const item of items) if (isObject(item) && typeof item.qty === 'string') item.qty = count(item.qty);
+}
+
+/** The script's event (data-event, or a conversion's) in any case; none, rather than a lost hit, when it is no slug even lowercased. */
+function scriptEvent(event: string | undefined): string | undefined {
+  const e = event?.trim().toLowerCase();
+  return e && e.length <= slug.maxLength && SLUG.test(e) ? e : undefined;
+}
+
+/** data-param when it can name a query parameter; otherwise none, and `affiliate` applies. */
+function scriptParam(param: string | undefined): string | undefined {
+  const p = param?.trim();
+  return p && /^[^\s&=#]{1,64}$/.test(p) && !UNPRINTABLE.test(p) ? p : undefined;
+}
 
 /** What the collector made of a pageview: the script serves linktrail('ready') from it. */
 export interface Verdict {
@@ -163,11 +193,13 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
     } catch (error) {
       throw r.from === 'd' ? new HttpError(400, 'invalid_json', 'd must be JSON') : error;
     }
+    readScriptValues(body);
     if (!validate(body)) throw new HttpError(400, 'invalid_request', schemaMessage(r.from, validate.errors![0]!, r.from === 'd'));
     const b = body as { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
     const site = await siteOf(b.site);
     if (site.honorGpc && r.client.gpc) return { status: 200, verdict: null };
     const visitor = visitorOf(cookies, r.client.cookie, b.vid);
+    if (b.event !== undefined) b.event = scriptEvent(b.event);
     if (b.kind === 'conversion') {
       const input = b as ConversionInput;
       // Only an authenticated postback may backdate: a public conversion happens now.
@@ -176,7 +208,7 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
       return { status: 200, cookie: visitor?.cookie, verdict: null };
     }
     const bot = isAutomatedClient(r.client.userAgent, r.client.hints);
-    const hit = ingest.prepare(site, { ...(b as HitInput), vid: visitor!.vid }, r.now, bot);
+    const hit = ingest.prepare(site, { ...(b as HitInput), vid: visitor!.vid, param: scriptParam(b.param) }, r.now, bot);
     await ingest.record([hit]);
     return {
       status: 200,

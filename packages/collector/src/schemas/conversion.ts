@@ -29,6 +29,24 @@ export const conversionFields = {
   sig: { type: 'string', minLength: 64, maxLength: 64, pattern: '^[0-9a-fA-F]{64}$' },
 } as const;
 
+/** A count as a page may hold it, a numeral string ("2"), which public-ingest.ts reads as the integer. */
+export const NUMERAL = '^ *[0-9]{1,9} *$';
+const count = <T extends { type: 'integer' }>(field: T) => ({ ...field, type: ['integer', 'string'], pattern: NUMERAL }) as const;
+
+/**
+ * The fields of linktrail('conversion', …) as shops' own values are: an order number as a JSON
+ * number (read as its decimal string), counts as numeral strings (read as integers) and any
+ * event name (used when it lowercases to a slug). The script cannot report a 400, which would
+ * lose the sale unseen; the postback, whose sender reads its 400s, keeps the typed fields.
+ */
+export const scriptConversionFields = {
+  ...conversionFields,
+  order: { ...text(128), type: ['string', 'integer'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  event: { type: 'string', maxLength: 256 },
+  items: { ...conversionFields.items, items: { ...item, properties: { ...item.properties, qty: count(item.properties.qty) } } },
+  tickets: count(conversionFields.tickets),
+} as const;
+
 /** The server postback. Closed, unlike the script's body (public-ingest.ts collectBody): a
  *  misspelt field ("curency", "timestamp") is a 400 naming it, not an order stored in the site's
  *  currency at the wrong time. `site` may repeat the URL's (SPEC §5 lists it in a conversion). */

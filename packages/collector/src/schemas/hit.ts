@@ -14,6 +14,22 @@ export const hitFields = {
   param: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
 } as const;
 
+/**
+ * The same fields as the script sends them from the tag's attributes, which a page writes as it
+ * likes (`data-event="Summer-Fest"`, `data-platform="bücher.de; *.example.org"`) and the script
+ * cannot report a 400 for: refusing one would lose the hit unseen. So these take any bounded
+ * string, and the collector keeps what it can use (public-ingest.ts scriptEvent, scriptParam;
+ * ingest.ts hostsOfPlatform). The URL may be as long as the body (64 KB); only its first 2,048
+ * characters are stored. The server API (serverHit) keeps the strict fields.
+ */
+export const scriptHitFields = {
+  ...hitFields,
+  url: { type: 'string', minLength: 1, maxLength: 64 * 1024 },
+  event: { type: 'string', maxLength: 256 },
+  platform: { type: 'string', maxLength: 4096 },
+  param: { type: 'string', maxLength: 256 },
+} as const;
+
 export interface HitInput {
   vid: string;
   cid?: string;
