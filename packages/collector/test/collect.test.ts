@@ -65,9 +65,9 @@ describe('POST /collect', () => {
   });
 
   it('names the field that is wrong', async () => {
-    const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, event: 'Not A Slug' });
+    const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, nav: 'sideways' });
     expect(res.statusCode).toBe(400);
-    expect(json(res).message).toMatch(/event/);
+    expect(json(res).message).toMatch(/nav/);
   });
 
   it('names an unknown field of a ticket line, in the body and in the image fallback alike', async () => {
