@@ -3,7 +3,7 @@
 // alternately by wrk with 50 connections. Loopback only; bounded in time.
 //   BENCH_SECONDS (default 5) per run, BENCH_ROUNDS (default 2) per server and scenario.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +112,50 @@ function wrk(server, scenario, seconds) {
   return { rps: r.requests / (r.us / 1e6), p50: r.p50 / 1000, p99: r.p99 / 1000, ok: r.requests - r.status, errors: r.status + r.socket };
 }
 
+/** Per thread of `pid`: ns on a core and ns waiting for one (/proc/<pid>/task/<tid>/schedstat). */
+function threadTimes(pid) {
+  const times = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      times.set(Number(tid), { run, wait });
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return times;
+}
+
+/** CPU of this process's finished children (wrk), in ns: /proc/self/stat cutime + cstime. */
+const childrenCpu = () => {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * (1e9 / 100);
+};
+
+/** Whether the collector runs its ingest worker (the default), or ingests on its main thread. */
+const WORKER = process.env.LINKTRAIL_INGEST_THREAD !== 'main';
+
+/**
+ * Where a collector run's time went, per request: the answering (main) thread, the busiest
+ * other thread (the ingest worker), the rest (V8's and libuv's helpers) and wrk.
+ */
+function accountRun(pid, before, after, wrkNs, requests, into) {
+  let worker = { run: 0, wait: 0 };
+  let others = 0;
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { run: 0, wait: 0 };
+    const d = { run: a.run - b.run, wait: a.wait - b.wait };
+    if (tid === pid) (into.main.run += d.run), (into.main.wait += d.wait);
+    else if (WORKER && d.run > worker.run) (others += worker.run), (worker = d);
+    else others += d.run;
+  }
+  into.worker.run += worker.run;
+  into.worker.wait += worker.wait;
+  into.others += others;
+  into.wrk += wrkNs;
+  into.requests += requests;
+}
+
 const peakRss = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 async function main() {
@@ -141,9 +185,12 @@ async function main() {
     // Warm-up: JIT and SQLite page cache, not measured.
     for (const s of [bare, collector]) acked[scenario] += s === collector ? wrk(s, scenario, 2).ok : 0;
     const results = { bare: [], collector: [] };
+    const time = { main: { run: 0, wait: 0 }, worker: { run: 0, wait: 0 }, others: 0, wrk: 0, requests: 0 };
     for (let round = 0; round < ROUNDS; round++) {
       for (const s of [bare, collector]) {
+        const before = s === collector ? [threadTimes(collector.child.pid), childrenCpu()] : null;
         const r = wrk(s, scenario, SECONDS);
+        if (before) accountRun(collector.child.pid, before[0], threadTimes(collector.child.pid), childrenCpu() - before[1], r.ok + r.errors, time);
         results[s.name].push(r);
         if (s === collector) acked[scenario] += r.ok;
         console.log(`  ${scenario.padEnd(8)} ${s.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
@@ -158,6 +205,7 @@ async function main() {
       p50: mean(results.collector, 'p50'),
       p99: max(results.collector, 'p99'),
       errors: results.collector.reduce((a, r) => a + r.errors, 0),
+      time,
     });
   }
   const rss = peakRss(collector.child.pid);
@@ -176,6 +224,15 @@ async function main() {
     console.log(
       `${s.scenario.padEnd(10)} ${s.bare.toFixed(0).padStart(10)} ${s.collector.toFixed(0).padStart(16)}  ${(s.collector / s.bare).toFixed(2)}  ${s.p50.toFixed(2).padStart(9)} ms  ${s.p99.toFixed(2).padStart(8)} ms  ${s.errors}`,
     );
+  }
+  // Times req/s, a thread's sum is the share of each second it could not take new work (the
+  // ingest worker also sleeps in its WAL fsync, not shown): near 1 s, that thread sets the pace.
+  console.log("\nthe collector's threads, µs per request: on a core + waiting for one");
+  console.log('scenario   answering thread   ingest worker   other threads    wrk');
+  for (const { scenario, time: t } of summary) {
+    const us = (ns) => (ns / 1000 / t.requests).toFixed(1);
+    const pair = (x) => `${us(x.run)} + ${us(x.wait)}`.padStart(16);
+    console.log(`${scenario.padEnd(10)} ${pair(t.main)}  ${pair(t.worker)}  ${us(t.others).padStart(13)}  ${us(t.wrk).padStart(5)}`);
   }
   console.log(`collector peak RSS (VmHWM): ${rss.toFixed(0)} MB; load average now ${load()}`);
   console.log(`stored: ${orders} orders for ${acked.pixel} acknowledged pixels, ${hits} hits and ${visits} visits for ${acked.collect} acknowledged pageviews`);
