@@ -46,8 +46,8 @@ export interface Limits {
   /** Route options for a public endpoint: its rate limit, and request logs at warn (one line per hit would cost more than storing it). */
   publicRoute(flags?: PublicRouteFlags): RouteShorthandOptions;
   auth: AuthGuard;
-  /** Counts a recruit of `promoter` (site/affiliate); throws 429 past its daily budget. */
-  recruit(request: FastifyRequest, promoter: string): Promise<void>;
+  /** Counts a recruit by the request's promoter (/api/me routes); throws 429 past its daily budget. */
+  recruit(request: FastifyRequest): Promise<void>;
 }
 
 export async function registerLimits(app: FastifyInstance, options: RateLimitOptions = {}): Promise<Limits> {
@@ -79,16 +79,15 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
 
   // Keyed by the promoter, not the address: a promoter's invites mail anyone in the site's name.
   const recruitMax = options.recruitsPerDay ?? 20;
+  const promoterOf = (r: FastifyRequest) => (r.promoter ? `${r.promoter.site.id}/${r.promoter.affiliate.id}` : r.ip);
   const recruits =
     recruitMax > 0
-      ? app.createRateLimit({ max: recruitMax, timeWindow: 24 * 60 * WINDOW, cache: CACHE, keyGenerator: (r: FastifyRequest) => recruitKeys.get(r) ?? r.ip } as Parameters<typeof app.createRateLimit>[0])
+      ? app.createRateLimit({ max: recruitMax, timeWindow: 24 * 60 * WINDOW, cache: CACHE, keyGenerator: promoterOf } as Parameters<typeof app.createRateLimit>[0])
       : null;
-  const recruitKeys = new WeakMap<FastifyRequest, string>();
 
   return {
-    async recruit(request, promoter) {
+    async recruit(request) {
       if (!recruits) return;
-      recruitKeys.set(request, promoter);
       const status = await recruits(request);
       if (!status.isAllowed && status.isExceeded) {
         const wait = Math.max(1, status.ttlInSeconds);

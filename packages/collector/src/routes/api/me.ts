@@ -87,7 +87,7 @@ function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);
     if (b.name && b.email) {
       // A recruit: their own affiliate record under this promoter, their code, their invite.
-      await ctx.limits.recruit(request, `${site.id}/${affiliate.id}`);
+      await ctx.limits.recruit(request);
       const sub = await createAffiliate(ctx, site.id, { name: b.name, email: b.email, parent: affiliate.id });
       const { token: _t, ...invited } = await invite(ctx, site, sub, { code: b.code, event: b.event });
       return reply.code(201).send(invited);
