@@ -3,15 +3,17 @@
 import type { OrderListQuery, OrderStatus, OrderSummary } from './store.js';
 import type { Sql } from './report.js';
 
+// An order's affiliate is its link code's, as in the reports (report.ts KEY): an order on a
+// code registered later goes to the affiliate the code was given.
 const FILTERS = [
-  ['link_code', 'code'],
-  ['link_affiliate', 'affiliate'],
-  ['status', 'status'],
-  ['type', 'type'],
+  ['v.link_code', 'code'],
+  ['c.affiliate', 'affiliate'],
+  ['v.status', 'status'],
+  ['v.type', 'type'],
 ] as const;
 
 export function orderListQuery(siteId: string, q: OrderListQuery): Sql {
-  const where = ['site_id = ?', 'ts >= ?', 'ts < ?'];
+  const where = ['v.site_id = ?', 'v.ts >= ?', 'v.ts < ?'];
   const params: unknown[] = [siteId, q.from, q.to];
   for (const [column, field] of FILTERS) {
     if (q[field] === null) continue;
@@ -20,14 +22,15 @@ export function orderListQuery(siteId: string, q: OrderListQuery): Sql {
   }
   if (q.before) {
     // A row value: SQLite and PostgreSQL both seek the (site_id, ts) index with it.
-    where.push('(ts, order_id) < (?, ?)');
+    where.push('(v.ts, v.order_id) < (?, ?)');
     params.push(q.before.ts, q.before.order);
   }
   params.push(q.limit);
   return {
     text:
-      'SELECT order_id, ts, event, type, status, currency, value_minor, tickets, scanned, link_code, link_affiliate, ' +
-      `channel, source FROM conversions WHERE ${where.join(' AND ')} ORDER BY ts DESC, order_id DESC LIMIT ?`,
+      'SELECT v.order_id, v.ts, v.event, v.type, v.status, v.currency, v.value_minor, v.tickets, v.scanned, v.link_code, ' +
+      'c.affiliate, v.channel, v.source FROM conversions v LEFT JOIN codes c ON c.site_id = v.site_id AND c.code = v.link_code ' +
+      `WHERE ${where.join(' AND ')} ORDER BY v.ts DESC, v.order_id DESC LIMIT ?`,
     params,
   };
 }
@@ -46,7 +49,7 @@ export const toOrderSummary = (r: Row): OrderSummary => ({
   tickets: Number(r.tickets),
   scanned: Number(r.scanned),
   code: str(r.link_code),
-  affiliate: str(r.link_affiliate),
+  affiliate: str(r.affiliate),
   channel: String(r.channel),
   source: str(r.source),
 });

@@ -64,6 +64,9 @@ describe('GET /report', () => {
       expect(rowFor(r, 'zoe'), range).toMatchObject({ visits: 1, clicks: 1, orders: 1, revenue: { EUR: 1000 } });
       expect(rowFor(r, null), range).toBeUndefined();
     }
+    // The order list for payouts says the same.
+    const orders = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/orders?affiliate=zoe', headers: t.auth }));
+    expect(orders.orders.map((o: any) => [o.order, o.affiliate])).toEqual([['Z1', 'zoe']]);
     // The conversion still tells how it was credited when it came.
     const stored = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/Z1', headers: t.auth }));
     expect(stored.attribution.link).toMatchObject({ code: 'zed', affiliate: null });
