@@ -181,29 +181,38 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
     prepare,
 
     async prepareServerHits(site, hits) {
-      // What the map cannot place: a hit before a later one it holds (its time is not this
-      // hit's predecessor), or from before its horizon (a backfill, e.g. after a restart).
-      const unsure = new Set<number>();
+      // Within 30 minutes of the time the map holds, a hit continues the visit, as a pageview
+      // does. Otherwise the map cannot place a hit whose 30 minutes before reach past its
+      // horizon (a backfill, e.g. after a restart: a time it holds may be a backfilled one, with
+      // stored hits after it), nor one before the time it holds (which is not its predecessor).
+      const unsure: number[] = [];
       hits.forEach(({ hit, ts, bot }, i) => {
         if (bot) return;
         const held = lastSeen.get(visitorKey(site.id, hit.vid));
-        if (held === undefined ? ts < coveredFrom : held > ts) unsure.add(i);
+        if (held !== undefined && Math.abs(held - ts) <= VISIT_GAP) return;
+        if (ts - VISIT_GAP < coveredFrom || (held !== undefined && held > ts)) unsure.push(i);
       });
-      // Their stored predecessors: one read of the range they span, by its time index.
+      // Their stored predecessors: the hits of their 30-minute windows (overlapping ones read
+      // together, by the time index), so a read covers what the batch looks back on, not its span.
       const stored = new Map<string, number[]>();
-      if (unsure.size > 0) {
-        const picked = [...unsure].map((i) => hits[i]!);
-        const times = picked.map((h) => h.ts);
-        const vids = [...new Set(picked.map((h) => h.hit.vid))];
-        for (const { vid, ts } of await store.hitTimes(site.id, vids, Math.min(...times) - VISIT_GAP, Math.max(...times))) {
+      for (let at = 0; at < unsure.length; ) {
+        const from = hits[unsure[at]!]!.ts - VISIT_GAP;
+        const vids = new Set<string>();
+        let to = from;
+        for (; at < unsure.length && hits[unsure[at]!]!.ts - VISIT_GAP <= to; at++) {
+          to = hits[unsure[at]!]!.ts;
+          vids.add(hits[unsure[at]!]!.hit.vid);
+        }
+        for (const { vid, ts } of await store.hitTimes(site.id, [...vids], from, to)) {
           (stored.get(vid) ?? stored.set(vid, []).get(vid)!).push(ts);
         }
       }
+      const isUnsure = new Set(unsure);
       // In time order, a hit's predecessor is the latest of the stored ones and this batch's own.
       const inBatch = new Map<string, number>();
       return hits.map(({ hit, ts, bot }, i) => {
         let before: number | null | undefined;
-        if (unsure.has(i)) {
+        if (isUnsure.has(i)) {
           const earlier = (stored.get(hit.vid) ?? []).filter((t) => t <= ts);
           const own = inBatch.get(hit.vid);
           before = Math.max(...earlier, own ?? -Infinity);

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createIngest, VISIT_GAP } from '../src/ingest.js';
+import type { HitRecord, Site, Store } from '../src/store.js';
 import { STORE_KIND } from './stores.js';
 import { ADMIN, EVENT_URL, MINUTE, json, makeApp, pageview, setup, type TestApp } from './helper.js';
 
@@ -79,5 +81,61 @@ describe('server-side hits and the 30-minute visit rule', () => {
       t = undefined as unknown as TestApp;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('server-side hits against the visit map, on a real clock', () => {
+  const site = { id: 'acme', url: 'https://tickets.example.com', platformHosts: [] } as unknown as Site;
+  /** An ingest over stored hit times, counting its reads of them. */
+  async function ingestOver(stored: Array<{ vid: string; ts: number }>) {
+    const reads: Array<[number, number]> = [];
+    const store = {
+      recentVisitors: async () => [],
+      hitTimes: async (_site: string, vids: string[], from: number, to: number) => {
+        reads.push([from, to]);
+        return stored.filter((h) => vids.includes(h.vid) && h.ts >= from && h.ts <= to);
+      },
+      recordHits: async () => {},
+    } as unknown as Store;
+    const ingest = createIngest(store);
+    await ingest.warm();
+    const send = async (hits: Array<[string, number]>) =>
+      (await ingest.prepareServerHits(site, hits.map(([vid, ts]) => ({ hit: { vid, url: `${EVENT_URL}/p`, referrer: '' }, ts, bot: false })))).map((h: HitRecord) => h.visit);
+    return { ingest, send, reads };
+  }
+
+  it("hits after the map's horizon, in order or a little out of it, are placed by the map alone", async () => {
+    const { ingest, send, reads } = await ingestOver([]);
+    const now = Date.now();
+    ingest.prepare(site, { vid: 'visitor-live', url: EVENT_URL, referrer: '' }, now, false);
+    // A shop's server hit a moment before the browser's pageview, and one 10 minutes on.
+    expect(await send([['visitor-live', now - 50], ['visitor-live', now + 10 * MINUTE]])).toEqual([false, false]);
+    expect(await send([['visitor-new', now]])).toEqual([true]);
+    expect(reads).toEqual([]);
+  });
+
+  it('a backfilled time the map holds does not hide the stored hits after it', async () => {
+    const day = Date.now() - 30 * HOUR;
+    // After a restart: a browser's hit at 14:00 yesterday is stored, the map is empty.
+    const { send, reads } = await ingestOver([{ vid: 'visitor-back', ts: day + 4 * HOUR }]);
+    expect(await send([['visitor-back', day]])).toEqual([true]);
+    // 14:05: five minutes after the stored hit, though the map now holds 10:00.
+    expect(await send([['visitor-back', day + 4 * HOUR + 5 * MINUTE]])).toEqual([false]);
+    // Each read covers the 30 minutes before its hits, never the span between them.
+    expect(reads).toEqual([
+      [day - VISIT_GAP, day],
+      [day + 4 * HOUR + 5 * MINUTE - VISIT_GAP, day + 4 * HOUR + 5 * MINUTE],
+    ]);
+  });
+
+  it('one batch reads the windows it looks back on, overlapping ones together', async () => {
+    const { send, reads } = await ingestOver([]);
+    const t0 = Date.now() - 40 * 24 * HOUR;
+    const t1 = t0 + 30 * 24 * HOUR;
+    expect(await send([['visitor-a', t0], ['visitor-a', t0 + 10 * MINUTE], ['visitor-a', t1]])).toEqual([true, false, true]);
+    expect(reads).toEqual([
+      [t0 - VISIT_GAP, t0 + 10 * MINUTE],
+      [t1 - VISIT_GAP, t1],
+    ]);
   });
 });
