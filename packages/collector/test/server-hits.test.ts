@@ -14,8 +14,11 @@ const HOUR = 60 * MINUTE;
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0';
 const iso = (ms: number) => new Date(ms).toISOString();
 
-let t: TestApp;
-afterEach(() => t?.close());
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
 
 const serverHits = async (app: TestApp, hits: Array<{ vid: string; ts: number; referrer?: string; path?: string }>) => {
   const res = await app.app.inject({
@@ -77,8 +80,8 @@ describe('server-side hits and the 30-minute visit rule', () => {
       await serverHits(t, [{ vid: 'visitor-back', ts: start + 5 * MINUTE, referrer: 'https://tickets.example.com/' }]);
       expect(await visitsOf(t, 'visitor-back')).toEqual([[iso(start), 'direct']]);
     } finally {
-      await t.close();
-      t = undefined as unknown as TestApp;
+      await t?.close();
+      t = undefined;
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -175,22 +175,26 @@ async function visitCandidates(c: PgClient, siteId: string, vid: string | null, 
 /**
  * Whether this purchase (not a stored one: checked first) is its customer's first: the first
  * to come, or one before the first known (a backfill), which then takes the new customer from
- * that order. The customer's row, locked, serialises this between processes.
+ * that order. A repeat customer's purchase only reads their row; a backfill before the first
+ * locks it by a conditional update. `demoted`: that order's row when it was completed, for the
+ * job to take its rollup's new customer back after its own writes.
  */
-async function firstPurchase(c: PgClient, siteId: string, customer: string, order: string, ts: number, rollup: RollupBatch): Promise<boolean> {
+async function firstPurchase(c: PgClient, siteId: string, customer: string, order: string, ts: number): Promise<{ first: boolean; demoted?: Record<string, unknown> }> {
   const inserted = await c.query(
     'INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
     [siteId, customer, order, ts],
   );
-  if (inserted.rowCount === 1) return true;
-  const first = (await c.query('SELECT first_order, first_ts FROM customers WHERE site_id = $1 AND customer = $2 FOR UPDATE', [siteId, customer])).rows[0];
-  if (!first || Number(first.first_ts) <= ts) return false;
-  await c.query('UPDATE customers SET first_order = $1, first_ts = $2 WHERE site_id = $3 AND customer = $4', [order, ts, siteId, customer]);
+  if (inserted.rowCount === 1) return { first: true };
+  const first = (await c.query('SELECT first_order, first_ts FROM customers WHERE site_id = $1 AND customer = $2', [siteId, customer])).rows[0];
+  if (!first || Number(first.first_ts) <= ts) return { first: false };
+  const moved = await c.query('UPDATE customers SET first_order = $1, first_ts = $2 WHERE site_id = $3 AND customer = $4 AND first_ts > $2', [
+    order, ts, siteId, customer,
+  ]);
+  if (moved.rowCount !== 1) return { first: false };
   const was = (
     await c.query('UPDATE conversions SET new_customer = 0 WHERE site_id = $1 AND order_id = $2 AND new_customer = 1 RETURNING *', [siteId, String(first.first_order)])
   ).rows[0];
-  if (was && was.status === 'completed') countOrderRow(rollup, was, 1, { new_customers: -1 });
-  return true;
+  return { first: true, demoted: was && was.status === 'completed' ? was : undefined };
 }
 
 /** The conversion's locks: its order, and its visitor when known up front. */
@@ -230,7 +234,8 @@ export async function writeConversion(
     clicks: await clickCandidates(c, conv.siteId, vid, conv.cid, conv.ts, conv.ts - windowDays * DAY_MS, conv.event),
     visits: await visitCandidates(c, conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
   });
-  const newCustomer = conv.customer !== null && conv.type === 'purchase' && (await firstPurchase(c, conv.siteId, conv.customer, conv.order, conv.ts, rollup));
+  const customer = conv.customer !== null && conv.type === 'purchase' ? await firstPurchase(c, conv.siteId, conv.customer, conv.order, conv.ts) : { first: false };
+  const newCustomer = customer.first;
   const { link, utm } = attribution;
   await c.query(
     `INSERT INTO conversions (site_id, order_id, ts, event, type, currency, value_minor, tickets, customer,
@@ -253,6 +258,7 @@ export async function writeConversion(
   }
   const stored = await c.query('SELECT * FROM conversions WHERE site_id = $1 AND order_id = $2', [conv.siteId, conv.order]);
   countOrderRow(rollup, stored.rows[0], 1);
+  if (customer.demoted) countOrderRow(rollup, customer.demoted, 1, { new_customers: -1 });
   return { created: true, conversion: newlyStored(conv, vid, newCustomer, attribution) };
 }
 

@@ -37,22 +37,22 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
   /**
    * Whether this purchase is its customer's first: the first to come, or one before the first
    * known (a backfill), which then takes the new customer from that order. Not for a repeat.
+   * `demoted`: that order's row, when it was completed, for its rollup's new customer to go
+   * once the job's writes have all succeeded (a failed job must leave the rollups alone).
    */
-  function firstPurchase(siteId: string, customer: string, order: string, ts: number): boolean {
-    if (get('SELECT 1 AS known FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order)) return false;
+  function firstPurchase(siteId: string, customer: string, order: string, ts: number): { first: boolean; demoted?: Row } {
+    if (get('SELECT 1 AS known FROM conversions WHERE site_id = ? AND order_id = ?', siteId, order)) return { first: false };
     const first = get('SELECT first_order, first_ts FROM customers WHERE site_id = ? AND customer = ?', siteId, customer);
     if (!first) {
       run('INSERT INTO customers (site_id, customer, first_order, first_ts) VALUES (?, ?, ?, ?)', siteId, customer, order, ts);
-      return true;
+      return { first: true };
     }
-    if (Number(first.first_ts) <= ts) return false;
+    if (Number(first.first_ts) <= ts) return { first: false };
     run('UPDATE customers SET first_order = ?, first_ts = ? WHERE site_id = ? AND customer = ?', order, ts, siteId, customer);
     const was = get('SELECT * FROM conversions WHERE site_id = ? AND order_id = ?', siteId, String(first.first_order));
-    if (was && Number(was.new_customer) === 1) {
-      run('UPDATE conversions SET new_customer = 0 WHERE site_id = ? AND order_id = ?', siteId, String(first.first_order));
-      if (was.status === 'completed') countOrderRow(rollup, was, 1, { new_customers: -1 });
-    }
-    return true;
+    if (!was || Number(was.new_customer) !== 1) return { first: true };
+    run('UPDATE conversions SET new_customer = 0 WHERE site_id = ? AND order_id = ?', siteId, String(first.first_order));
+    return { first: true, demoted: was.status === 'completed' ? was : undefined };
   }
 
   function readConversion(siteId: string, order: string): StoredConversion | null {
@@ -131,7 +131,8 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           visits: visitCandidates(conv.siteId, vid, conv.ts, conv.ts - windowDays * DAY_MS),
         });
         // A first purchase makes a new customer, unless this order is a repeat of a stored one.
-        const newCustomer = conv.customer !== null && conv.type === 'purchase' && firstPurchase(conv.siteId, conv.customer, conv.order, conv.ts);
+        const customer = conv.customer !== null && conv.type === 'purchase' ? firstPurchase(conv.siteId, conv.customer, conv.order, conv.ts) : { first: false };
+        const newCustomer = customer.first;
         const { link, utm } = attribution;
         const row = {
           site_id: conv.siteId, order_id: conv.order, ts: conv.ts, event: conv.event, type: conv.type, currency: conv.currency,
@@ -155,6 +156,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
           ),
         );
         countOrderRow(rollup, row, 1);
+        if (customer.demoted) countOrderRow(rollup, customer.demoted, 1, { new_customers: -1 });
         const stored = newlyStored(conv, vid, newCustomer, attribution);
         return { created: true, conversion: stored };
       });
