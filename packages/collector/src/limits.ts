@@ -12,7 +12,10 @@ export interface RateLimitOptions {
   publicPerMinute?: number;
   /** Failed authentications a minute from one address before every token is refused with 429. Default 10; 0: no limit. */
   authFailuresPerMinute?: number;
-  /** Recruits a promoter may invite a day (each one mails a welcome in the site's name). Default 20; 0: no limit. */
+  /**
+   * Recruits a promoter's team (the promoter the organiser invited and everyone below) may
+   * invite a day: each mails a welcome in the site's name. Default 20; 0: no limit.
+   */
   recruitsPerDay?: number;
 }
 
@@ -46,8 +49,8 @@ export interface Limits {
   /** Route options for a public endpoint: its rate limit, and request logs at warn (one line per hit would cost more than storing it). */
   publicRoute(flags?: PublicRouteFlags): RouteShorthandOptions;
   auth: AuthGuard;
-  /** Counts a recruit by the request's promoter (/api/me routes); throws 429 past its daily budget. */
-  recruit(request: FastifyRequest): Promise<void>;
+  /** Recruits a promoter's whole team may invite a day (0: no limit); counted in the store (teams.ts). */
+  recruitsPerDay: number;
 }
 
 export async function registerLimits(app: FastifyInstance, options: RateLimitOptions = {}): Promise<Limits> {
@@ -77,23 +80,8 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
     },
   };
 
-  // Keyed by the promoter, not the address: a promoter's invites mail anyone in the site's name.
-  const recruitMax = options.recruitsPerDay ?? 20;
-  const promoterOf = (r: FastifyRequest) => (r.promoter ? `${r.promoter.site.id}/${r.promoter.affiliate.id}` : r.ip);
-  const recruits =
-    recruitMax > 0
-      ? app.createRateLimit({ max: recruitMax, timeWindow: 24 * 60 * WINDOW, cache: CACHE, keyGenerator: promoterOf } as Parameters<typeof app.createRateLimit>[0])
-      : null;
-
   return {
-    async recruit(request) {
-      if (!recruits) return;
-      const status = await recruits(request);
-      if (!status.isAllowed && status.isExceeded) {
-        const wait = Math.max(1, status.ttlInSeconds);
-        throw tooMany(`at most ${recruitMax} recruits a day per promoter; retry in ${wait} s`, wait);
-      }
-    },
+    recruitsPerDay: options.recruitsPerDay ?? 20,
     publicRoute: (flags = {}) => ({
       logLevel: PUBLIC_LOG_LEVEL,
       config: { ...flags, ...(publicMax > 0 ? { rateLimit: { max: publicMax, timeWindow: WINDOW, cache: CACHE } } : {}) },

@@ -182,6 +182,8 @@ export interface Store {
   createAffiliate(siteId: string, affiliate: Affiliate): Promise<Affiliate | Conflict>;
   getAffiliate(siteId: string, id: string): Promise<Affiliate | null>;
   listAffiliates(siteId: string): Promise<Affiliate[]>;
+  /** How many of these affiliates are recruits (they have a parent) registered since `since` (epoch ms). */
+  countRecruits(siteId: string, ids: string[], since: number): Promise<number>;
   /** A promoter's access token (hashed); a new one replaces the old. */
   /** A promoter's access token (its hash), or null: no access. */
   setAffiliateToken(siteId: string, id: string, tokenHash: string | null): Promise<void>;

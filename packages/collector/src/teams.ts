@@ -5,6 +5,18 @@ import type { Affiliate } from './store.js';
 
 const SUMMED = ['visits', 'clicks', 'previews', 'orders', 'tickets', 'new_customers', 'scanned', 'unscanned'] as const;
 
+/** The top of an affiliate's team: the ancestor the organiser invited (itself when it has no parent). */
+export function teamRoot(id: string, affiliates: Affiliate[]): string {
+  const parents = new Map(affiliates.map((a) => [a.id, a.parent]));
+  const seen = new Set<string>();
+  let at = id;
+  for (let up = parents.get(at); up && !seen.has(up); up = parents.get(at)) {
+    seen.add(at);
+    at = up;
+  }
+  return at;
+}
+
 /** The ids of an affiliate and everyone recruited under it, at any depth. */
 export function teamOf(id: string, affiliates: Affiliate[]): Set<string> {
   const team = new Set([id]);

@@ -108,7 +108,7 @@ describe('floods on the public endpoints', () => {
 });
 
 describe("a promoter's recruits", () => {
-  it('are capped a day per promoter (each mails a welcome in the site name), whatever the address', async () => {
+  it('are capped a day per team (each mails a welcome in the site name), whatever the address', async () => {
     const site = await withSite({ recruitsPerDay: 2 });
     const invite = async (name: string) =>
       json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${site}` }, payload: { name, email: `${name}@example.com` } })).token as string;
@@ -119,7 +119,7 @@ describe("a promoter's recruits", () => {
     expect((await recruit(mia, 'max', '192.0.2.9')).statusCode).toBe(201);
     const refused = await recruit(mia, 'zoe', '192.0.2.10');
     expect(refused.statusCode).toBe(429);
-    expect(json(refused).message).toMatch(/at most 2 recruits a day/);
+    expect(json(refused).message).toMatch(/at most 2 recruits a day for a promoter's team/);
     // Nothing of the refused recruit was made; codes of its own and other promoters go on.
     const me = json(await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${mia}` } }));
     expect(me.subPromoters.map((p: any) => p.id)).toEqual(['lea', 'max']);

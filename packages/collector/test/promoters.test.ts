@@ -199,6 +199,26 @@ describe("a promoter's token", () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/me/report', headers: as(mia) })).statusCode).toBe(400);
   });
 
+  it("a recruit's own recruits count in the same team's budget, kept in the store", async () => {
+    await t.close();
+    // An app whose team budget is 2 recruits a day, over its own store.
+    const base = await makeApp({ smtpUrl, rateLimits: { recruitsPerDay: 2 } });
+    const site = json(await base.app.inject({ method: 'POST', url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` }, payload: { id: 'acme', name: 'Acme', url: 'https://tickets.example.com' } })).token;
+    t = { ...base, token: site, site: 'acme', auth: { authorization: `Bearer ${site}` } };
+    const root = json(await inviteMia()).token;
+    const recruit = (token: string, code: string) =>
+      t.app.inject({ method: 'POST', url: '/api/me/codes', headers: as(token), payload: { code, name: code, email: `${code}@example.com` } });
+    expect((await recruit(root, 'lea')).statusCode).toBe(201);
+    const lea = /promoter#token=(\S+)/.exec(readable(inbox.at(-1)!))![1]!;
+    expect((await recruit(lea, 'max')).statusCode).toBe(201);
+    // The team (Mia, Lea, Max) has used its two: neither Lea nor Mia may recruit more today.
+    expect((await recruit(lea, 'zoe')).statusCode).toBe(429);
+    expect((await recruit(root, 'ivy')).statusCode).toBe(429);
+    // Another promoter's team has its own budget.
+    const sam = json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { name: 'Sam', email: 'sam@example.com' } })).token;
+    expect((await recruit(sam, 'kai')).statusCode).toBe(201);
+  });
+
   it("a recruit's /api/me does not name who recruited them", async () => {
     await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: as(mia), payload: { code: 'lea', name: 'Lea', email: 'lea@example.com' } });
     const leaToken = /promoter#token=(\S+)/.exec(readable(inbox.at(-1)!))![1]!;

@@ -130,6 +130,13 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
     async listAffiliates(siteId) {
       return (await rows('SELECT * FROM affiliates WHERE site_id = $1 ORDER BY created_at, id', [siteId])).map(toAffiliate);
     },
+    async countRecruits(siteId, ids, since) {
+      const r = await one(
+        'SELECT COUNT(*) AS n FROM affiliates WHERE site_id = $1 AND parent IS NOT NULL AND created_at >= $2 AND id = ANY($3::text[])',
+        [siteId, since, ids],
+      );
+      return Number(r?.n ?? 0);
+    },
     async setAffiliateToken(siteId, id, tokenHash) {
       await write('UPDATE affiliates SET token_hash = $1 WHERE site_id = $2 AND id = $3', [tokenHash, siteId, id]);
     },

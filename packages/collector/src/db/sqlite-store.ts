@@ -241,6 +241,13 @@ export function createSqliteStore(
     async listAffiliates(siteId) {
       return all('SELECT * FROM affiliates WHERE site_id = ? ORDER BY created_at, id', siteId).map(toAffiliate);
     },
+    async countRecruits(siteId, ids, since) {
+      const r = get(
+        'SELECT COUNT(*) AS n FROM affiliates WHERE site_id = ? AND parent IS NOT NULL AND created_at >= ? AND id IN (SELECT value FROM json_each(?))',
+        siteId, since, JSON.stringify(ids),
+      );
+      return Number(r?.n ?? 0);
+    },
     async setAffiliateToken(siteId, id, tokenHash) {
       await batcher.enqueue(() => run('UPDATE affiliates SET token_hash = ? WHERE site_id = ? AND id = ?', tokenHash, siteId, id));
     },

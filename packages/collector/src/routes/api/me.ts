@@ -4,10 +4,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePromoter } from '../../auth.js';
 import type { Ctx } from '../../context.js';
-import { conflict } from '../../errors.js';
+import { conflict, HttpError } from '../../errors.js';
 import { codeSlug, email, slug, text } from '../../schemas/common.js';
 import type { Affiliate, Code, Site } from '../../store.js';
-import { teamOf } from '../../teams.js';
+import { teamOf, teamRoot } from '../../teams.js';
 import { affiliateView, checkInvite, invite } from './promoters.js';
 import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './report.js';
 import { codeLinks, createAffiliate, createCode } from './sites.js';
@@ -25,6 +25,23 @@ async function team(ctx: Ctx, site: Site, me: Affiliate) {
   const ids = teamOf(me.id, affiliates);
   const codes = (await ctx.store.listCodes(site.id)).filter((c) => c.affiliate && ids.has(c.affiliate));
   return { affiliates: affiliates.filter((a) => ids.has(a.id)), codes };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Refuses a recruit past the day's budget of the promoter's whole team (its recruits may
+ * recruit in turn, and every recruit mails a welcome in the site's name), counted from the
+ * affiliates stored, so it holds across processes and restarts.
+ */
+async function checkRecruits(ctx: Ctx, site: Site, me: Affiliate): Promise<void> {
+  const max = ctx.limits.recruitsPerDay;
+  if (max <= 0) return;
+  const affiliates = await ctx.store.listAffiliates(site.id);
+  const team = teamOf(teamRoot(me.id, affiliates), affiliates);
+  if ((await ctx.store.countRecruits(site.id, [...team], Date.now() - DAY_MS)) >= max) {
+    throw new HttpError(429, 'rate_limited', `at most ${max} recruits a day for a promoter's team; ask the organiser, or try again tomorrow`);
+  }
 }
 
 declare module 'fastify' {
@@ -87,7 +104,7 @@ function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);
     if (b.name && b.email) {
       // A recruit: their own affiliate record under this promoter, their code, their invite.
-      await ctx.limits.recruit(request);
+      await checkRecruits(ctx, site, affiliate);
       const sub = await createAffiliate(ctx, site.id, { name: b.name, email: b.email, parent: affiliate.id });
       const { token: _t, ...invited } = await invite(ctx, site, sub, { code: b.code, event: b.event });
       return reply.code(201).send(invited);
