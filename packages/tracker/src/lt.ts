@@ -2,19 +2,21 @@
 import { createTracker, type TrackerOptions } from './tracker';
 import { warn } from './warn';
 
-type Call = (...args: unknown[]) => void;
+/** linktrail(): the queue stub (with q), or the tracker (with s, the site it tracks). */
+type Call = ((...args: unknown[]) => void) & { q?: unknown[][]; s?: string };
 
 try {
-  const w = window as Window & { linktrail?: Call & { q?: unknown[][] } };
+  const w = window as Window & { linktrail?: Call };
   const s = document.currentScript as HTMLScriptElement;
   const d = s.dataset;
   if (!d.site) warn('data-site missing');
-  // The tag pasted twice (by hand and by a tag manager) runs once: the queue stub takes no
-  // parameters, linktrail() itself three.
-  else if ((w.linktrail || ({} as Call)).length) warn('loaded twice');
+  // The tag pasted twice for one site (by hand and by a tag manager) runs once; a tag for
+  // another site on the same page runs too (linktrail() then calls the last one).
+  else if ((w.linktrail || ({} as Call)).s == d.site) warn('loaded twice');
   else {
     // data-api defaults to the origin the script was loaded from.
     const lt = createTracker({ api: d.api || new URL(s.src).origin, ...d } as TrackerOptions) as Call;
+    lt.s = d.site;
     const q = (w.linktrail && w.linktrail.q) || [];
     // Replace the stub first, so calls made from queued callbacks go straight through.
     w.linktrail = lt;

@@ -128,7 +128,6 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
   // No verdict is ever coming: ready() gives the stored touch.
   if (off) settle();
 
-  // Its three declared parameters tell a second copy of the tag (lt.ts) from the queue stub.
   return (command: unknown, a?: unknown, b?: unknown) => {
     try {
       if (command == 'consent') {

@@ -120,8 +120,17 @@ it('runs once when the tag is on the page twice (pasted, and again by a tag mana
   expect(warn).toHaveBeenCalledWith('linktrail:', 'loaded twice');
 });
 
+it('a tag for another site on the same page still runs', async () => {
+  const warn = warnings();
+  await loadScript({ site: 'acme' });
+  vi.resetModules();
+  await loadScript({ site: 'platform' });
+  expect(sent.map((s) => s.hit.site)).toEqual(['acme', 'platform']);
+  expect(warn).not.toHaveBeenCalledWith('linktrail:', 'loaded twice');
+});
+
 it('runs once when pasted twice in its built, minified form too', () => {
-  // Minifying must keep linktrail()'s three parameters, by which a second copy knows the first.
+  // Minifying must keep the site marker by which a second copy knows the first.
   // jsdom's URL would resolve against the page, not this file.
   const built = join(dirname(fileURLToPath(import.meta.url)), '../dist/lt.js');
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build -w @linktrail/tracker`);
