@@ -1,6 +1,6 @@
 // Turns a received pageview into a stored hit: classify it (never trusting the script's own
 // verdict), then decide whether it starts a visit and whether it is a click (SPEC §4).
-import { classify, readParams, TOUCH_CHANNELS, type Channel } from '@linktrail/tracker';
+import { classify, normalizeHost, readParams, TOUCH_CHANNELS, type Channel } from '@linktrail/tracker';
 import { badRequest } from './errors.js';
 import { touchCid } from './ids.js';
 import type { HitInput } from './schemas/hit.js';
@@ -93,13 +93,9 @@ export function hostsOfPlatform(platform: string | undefined): string[] {
   hosts = [];
   for (const entry of platform.split(/[\s,;]+/).filter(Boolean).slice(0, 20)) {
     const bare = entry.replace(/^([a-z][a-z0-9+.-]*:)?\/\//i, '').replace(/^\*\./, '').split(/[/?#\\]/)[0];
-    if (!bare) continue;
-    try {
-      const host = new URL(`http://${bare}`).hostname;
-      if (/^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/.test(host)) hosts.push(host);
-    } catch {
-      // Not a host: left out.
-    }
+    // As classify reads hosts (port and final dot dropped, IDN as punycode); no IPv6 literal.
+    const host = bare ? normalizeHost(bare) : null;
+    if (host && /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host)) hosts.push(host);
   }
   if (platformMemo.size >= 1000) platformMemo.clear();
   platformMemo.set(platform, hosts);

@@ -8,6 +8,7 @@ import { conflict, HttpError } from '../../errors.js';
 import { codeSlug, email, slug, text } from '../../schemas/common.js';
 import type { Affiliate, Code, Site } from '../../store.js';
 import { teamOf, teamRoot } from '../../teams.js';
+import { DAY } from '../../time.js';
 import { affiliateView, checkInvite, invite } from './promoters.js';
 import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './report.js';
 import { codeLinks, createAffiliate, createCode } from './sites.js';
@@ -27,8 +28,6 @@ async function team(ctx: Ctx, site: Site, me: Affiliate) {
   return { affiliates: affiliates.filter((a) => ids.has(a.id)), codes };
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * Refuses a recruit past the day's budget of the promoter's whole team (its recruits may
  * recruit in turn, and every recruit mails a welcome in the site's name), counted from the
@@ -39,7 +38,7 @@ async function checkRecruits(ctx: Ctx, site: Site, me: Affiliate): Promise<void>
   if (max <= 0) return;
   const affiliates = await ctx.store.listAffiliates(site.id);
   const team = teamOf(teamRoot(me.id, affiliates), affiliates);
-  if ((await ctx.store.countRecruits(site.id, [...team], Date.now() - DAY_MS)) >= max) {
+  if ((await ctx.store.countRecruits(site.id, [...team], Date.now() - DAY)) >= max) {
     throw new HttpError(429, 'rate_limited', `at most ${max} recruits a day for a promoter's team; ask the organiser, or try again tomorrow`);
   }
 }
