@@ -1,7 +1,9 @@
 // Request validation. Query strings and path parameters arrive as text, so their numbers are
 // coerced ("?tickets=2"); a JSON body is typed already, so a wrongly typed field there is a
 // 400 naming it, never silently converted, and where a schema closes its properties, an
-// unknown one (a typo such as "honourGpc") is a 400 too rather than silently dropped.
+// unknown one (a typo such as "honourGpc") is a 400 too rather than silently dropped. So is an
+// unknown query parameter of the API (`?evnt=gala` would otherwise answer for the whole site);
+// the public routes drop theirs, since platforms append their own to a pixel's URL.
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 
@@ -30,11 +32,12 @@ export const isHttpUrl = (s: string): boolean => {
 
 export function installValidators(app: FastifyInstance): void {
   const text = new Ajv({ ...common, coerceTypes: 'array' });
+  const api = new Ajv({ ...common, coerceTypes: 'array', removeAdditional: false });
   const json = new Ajv({ ...common, coerceTypes: false, removeAdditional: false });
-  for (const ajv of [text, json]) ajv.addFormat('http-url', { type: 'string', validate: isHttpUrl });
-  app.setValidatorCompiler(({ schema, httpPart }) => {
+  for (const ajv of [text, api, json]) ajv.addFormat('http-url', { type: 'string', validate: isHttpUrl });
+  app.setValidatorCompiler(({ schema, httpPart, url }) => {
     if (httpPart === 'body') return json.compile(schema);
-    const validate = text.compile(schema);
+    const validate = (url.startsWith('/api/') ? api : text).compile(schema);
     // Ajv's bounds let a coerced Infinity through; SQLite would then refuse it with a 500.
     const check = (data: unknown): boolean => {
       const ok = validate(data);

@@ -55,6 +55,31 @@ describe('the server postback', () => {
   });
 });
 
+describe('query parameters of the API', () => {
+  it.each([
+    ['report', '/api/sites/acme/report?by=code&evnt=gala', 'evnt'],
+    ['report', '/api/sites/acme/report?by=code&form=2026-11-01', 'form'],
+    ['order list', '/api/sites/acme/orders?afiliate=mia', 'afiliate'],
+  ])('a misspelt parameter of the %s is a 400 naming it, not an answer for everything', async (_name, url, field) => {
+    const res = await t.app.inject({ method: 'GET', url, headers: t.auth });
+    expect(res.statusCode).toBe(400);
+    expect(json(res)).toEqual({ error: 'invalid_request', message: `querystring has an unknown field "${field}"` });
+  });
+
+  it('a promoter report refuses a misspelt parameter too', async () => {
+    const invite = await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { name: 'Mia', email: 'mia@example.com' } });
+    const res = await t.app.inject({ method: 'GET', url: '/api/me/report?by=code&evnt=gala', headers: { authorization: `Bearer ${json(invite).token}` } });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toBe('querystring has an unknown field "evnt"');
+  });
+
+  it('the pixel still ignores parameters a platform appends', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/p.gif?site=acme&order=EXTRA-1&value=10&utm_nooverride=1&fbclid=x', headers: { 'user-agent': BROWSER_UA } });
+    expect(res.statusCode).toBe(200);
+    expect(await count('conversions')).toBe(1);
+  });
+});
+
 describe('server-side hits', () => {
   it('refuses a misspelt field (referer) with a 400 naming the hit and the field, and stores nothing', async () => {
     const res = await hits([
