@@ -102,8 +102,9 @@ export interface ServerHit {
 }
 
 export type PublicRequest =
-  /** `text`: the POST body, or the image fallback's `d` parameter (`from: 'd'`). */
-  | { kind: 'collect'; text: string; from: 'body' | 'd'; client: Client; now: number }
+  /** `text`: the POST body, the image fallback's `d` parameter (`from: 'd'`), or its plain
+   *  query parameters as a JSON object (`from: 'querystring'`). */
+  | { kind: 'collect'; text: string; from: 'body' | 'd' | 'querystring'; client: Client; now: number }
   /** `query`: validated by the route's schema already. */
   | { kind: 'pixel'; query: PixelQuery; client: Client; now: number }
   /** In time order, urls checked by the route. */
@@ -194,7 +195,7 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
       throw r.from === 'd' ? new HttpError(400, 'invalid_json', 'd must be JSON') : error;
     }
     readScriptValues(body);
-    if (!validate(body)) throw new HttpError(400, 'invalid_request', schemaMessage(r.from, validate.errors![0]!, r.from === 'd'));
+    if (!validate(body)) throw new HttpError(400, 'invalid_request', schemaMessage(r.from, validate.errors![0]!, r.from !== 'body'));
     const b = body as { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
     const site = await siteOf(b.site);
     if (site.honorGpc && r.client.gpc) return { status: 200, verdict: null };

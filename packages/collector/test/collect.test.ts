@@ -160,10 +160,27 @@ describe('GET /collect.gif', () => {
     expect((await t.sql('SELECT channel, source FROM hits'))[0]).toEqual({ channel: 'search', source: 'duckduckgo' });
   });
 
+  it('takes the hit as plain query parameters too (SPEC: the same hit as query parameters)', async () => {
+    const qs = new URLSearchParams({ site: 'acme', vid: 'visitor-plain1', url: `${EVENT_URL}?utm_source=newsletter&utm_medium=email`, referrer: 'https://mail.google.com/', event: 'summer-fest' });
+    const res = await t.app.inject({ method: 'GET', url: `/collect.gif?${qs}`, headers: { 'user-agent': BROWSER_UA } });
+    expect([res.statusCode, res.headers['content-type'], res.rawPayload.length]).toEqual([200, 'image/gif', 43]);
+    expect(await t.sql('SELECT vid, event, channel, source, utm_source, visit FROM hits')).toEqual([
+      { vid: 'visitor-plain1', event: 'summer-fest', channel: 'email', source: 'newsletter', utm_source: 'newsletter', visit: 1 },
+    ]);
+  });
+
+  it('takes a script conversion as plain query parameters', async () => {
+    const qs = new URLSearchParams({ site: 'acme', kind: 'conversion', order: 'PLAIN-1', value: '45.00', currency: 'EUR', tickets: '2' });
+    const res = await t.app.inject({ method: 'GET', url: `/collect.gif?${qs}`, headers: { 'user-agent': BROWSER_UA } });
+    expect(res.statusCode).toBe(200);
+    expect(await t.sql('SELECT order_id, value_minor, currency, tickets FROM conversions')).toEqual([{ order_id: 'PLAIN-1', value_minor: 4500, currency: 'EUR', tickets: 2 }]);
+  });
+
   it.each([
     ['not JSON', 'd=%7Bnope', /JSON/],
     ['a missing vid', `d=${encodeURIComponent(JSON.stringify({ site: 'acme', url: EVENT_URL }))}`, /vid/],
-    ['no d at all', '', /d/],
+    ['neither d nor a site', '', /site/],
+    ['plain parameters without a vid', `site=acme&url=${encodeURIComponent(EVENT_URL)}`, /querystring must have required property 'vid'/],
   ])('answers a 400 GIF with the reason for %s', async (_name, qs, reason) => {
     const res = await t.app.inject({ method: 'GET', url: `/collect.gif?${qs}` });
     expect(res.statusCode).toBe(400);

@@ -1,6 +1,7 @@
-// POST /collect (sendBeacon text/plain JSON, or JSON) and GET /collect.gif (image fallback):
-// pageviews and script conversions, public, acknowledged only once durable. The body goes
-// to the ingest path as text: it parses and checks it (public-ingest.ts), maybe on the worker.
+// POST /collect (sendBeacon text/plain JSON, or JSON) and GET /collect.gif (image fallback:
+// the script's JSON in `d`, or the hit's fields as plain query parameters): pageviews and
+// script conversions, public, acknowledged only once durable. The body goes to the ingest
+// path as text: it parses and checks it (public-ingest.ts), maybe on the worker.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Ctx } from '../context.js';
 import { refuseEncoded } from '../errors.js';
@@ -22,7 +23,7 @@ export function clientOf(request: FastifyRequest): Client {
 
 export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
   /** Stores the hit or conversion; for a stored pageview, returns the collector's verdict on it. */
-  async function accept(request: FastifyRequest, reply: FastifyReply, text: string, from: 'body' | 'd') {
+  async function accept(request: FastifyRequest, reply: FastifyReply, text: string, from: 'body' | 'd' | 'querystring') {
     const answer = await ctx.ingest.run({ kind: 'collect', text, from, client: clientOf(request), now: ctx.now() });
     throwIfError(answer);
     if (answer.cookie) sendVid(request, reply, answer.cookie);
@@ -75,18 +76,23 @@ export function collectRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     );
 
-    // The image fallback carries the same JSON in `d`, checked the same way.
+    // The image fallback carries the same JSON in `d`, or the same fields as query parameters
+    // (`?site=acme&vid=…&url=…`); either is checked the same way as a POST's body.
     getPixel(
       scope,
       '/collect.gif',
       {
         ...ctx.limits.publicRoute({ gif: true }),
-        schema: { querystring: { type: 'object', required: ['d'], properties: { d: { type: 'string', maxLength: 16384 } } } },
+        schema: {
+          querystring: { type: 'object', properties: { d: { type: 'string', maxLength: 16384 } }, if: { required: ['d'] }, else: { required: ['site'] } },
+        },
         attachValidation: true,
       },
       async (request, reply) => {
         if (request.validationError) return sendGif(reply, 400, request.validationError.message);
-        await accept(request, reply, (request.query as { d: string }).d, 'd');
+        const query = request.query as Record<string, unknown>;
+        if (typeof query.d === 'string') await accept(request, reply, query.d, 'd');
+        else await accept(request, reply, JSON.stringify(query), 'querystring');
         return sendGif(reply);
       },
     );
