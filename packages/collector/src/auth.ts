@@ -17,7 +17,8 @@ export async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<P
   const header = request.headers.authorization;
   if (!header) throw unauthorized('Authorization: Bearer <token> is required');
   await ctx.limits.auth.check(request);
-  const m = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
+  // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are Bearer.
+  const m = /^bearer +([\x21-\x7e]{1,200}) *$/i.exec(header);
   const token = m?.[1];
   if (token && safeEqual(token, ctx.adminToken)) return { role: 'operator' };
   const hash = token ? hashToken(token) : null;

@@ -34,6 +34,11 @@ describe('tokens', () => {
     expect(res.statusCode).toBe(401);
   });
 
+  it.each(['bearer', 'BEARER', 'Bearer '])('the scheme is case-insensitive, as HTTP says: %j', async (scheme) => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/sites/acme', headers: { authorization: `${scheme} ${t.token}` } });
+    expect(res.statusCode).toBe(200);
+  });
+
   it("a site token reads its own site, and gets a 404 for another's without learning it exists", async () => {
     expect((await get('/api/sites/acme', t.token)).statusCode).toBe(200);
     const theirs = await get('/api/sites/acme/report?by=code', other);
