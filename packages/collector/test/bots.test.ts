@@ -26,12 +26,29 @@ describe('bots, crawlers and headless browsers', () => {
     ['curl', 'curl/8.5.0'],
     ['python-requests', 'python-requests/2.31.0'],
     ['an empty user agent', ''],
-  ])('%s landing with ?affiliate= is stored but is neither a visit nor a click', async (_name, ua) => {
+  ])('%s landing with ?affiliate= is stored, neither a visit nor a click: a preview', async (_name, ua) => {
     const res = await pageview(t, { vid: 'visitor-aaaa', url: `${EVENT_URL}?affiliate=mia`, referrer: 'https://t.co/x' }, { 'user-agent': ua });
     expect(res.statusCode).toBe(204);
-    expect(rowFor(await report(t, 'by=code'), 'mia')).toBeUndefined();
-    expect((await report(t, 'by=channel')).totals).toMatchObject({ visits: 0, clicks: 0 });
+    expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ visits: 0, clicks: 0, previews: 1 });
+    expect((await report(t, 'by=channel')).totals).toMatchObject({ visits: 0, clicks: 0, previews: 1 });
     expect(await hits()).toBe(1);
+  });
+
+  it('a preview of a landing counts once on every path; one that followed a shortlink was counted at its redirect', async () => {
+    const bot = { 'user-agent': 'Twitterbot/1.0' };
+    await pageview(t, { vid: 'visitor-bot1', url: `${EVENT_URL}?affiliate=mia` }, bot);
+    const r = await t.app.inject({ method: 'GET', url: '/r/mia', headers: bot });
+    const landing = new URL(r.headers.location as string);
+    await pageview(t, { vid: 'visitor-bot2', url: landing.toString() }, bot);
+    // A reload of the preview counts nothing more.
+    await pageview(t, { vid: 'visitor-bot1', url: `${EVENT_URL}?affiliate=mia`, nav: 'reload' }, bot);
+    const now = t.clock.now;
+    for (const range of ['', `&from=${new Date(now - 3_600_000).toISOString()}&to=${new Date(now + 1).toISOString()}`]) {
+      expect(rowFor(await report(t, `by=code${range}`), 'mia'), range).toMatchObject({ visits: 0, clicks: 0, previews: 2 });
+    }
+    // A person who then opens the shared landing is a click of their own.
+    await pageview(t, { vid: 'visitor-person1', url: `${EVENT_URL}?affiliate=mia` });
+    expect(rowFor(await report(t, 'by=code'), 'mia')).toMatchObject({ visits: 1, clicks: 1, previews: 2 });
   });
 
   it('a pageview without any User-Agent header is not a visit', async () => {

@@ -124,7 +124,21 @@ export function createSqliteStore(
 
   function writeHit(h: HitRecord, counted: Counted[]): void {
     let click = 0;
-    if (h.code && h.cid && h.nav === null && !h.bot) {
+    const insertClick = (kind: 'click' | 'preview') => {
+      const code = get('SELECT event FROM codes WHERE site_id = ? AND code = ?', h.siteId, h.code);
+      const event = str(code?.event) ?? h.event;
+      run(
+        `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        h.siteId, h.cid, h.ts, h.vid, h.code, event, h.channel, h.source, kind,
+      );
+      counted.push({ siteId: h.siteId, ts: h.ts, facts: clickFacts(h.channel, h.source, h.code!, event), change: kind === 'click' ? { clicks: 1 } : { previews: 1 } });
+    };
+    if (h.code && h.cid && h.nav === null && h.bot) {
+      // A preview fetcher on a landing with ?affiliate=: counted apart, as a preview (SPEC §4).
+      // One that followed a shortlink was counted at its redirect (the same cid).
+      if (!get('SELECT 1 FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid)) insertClick('preview');
+    } else if (h.code && h.cid && h.nav === null) {
       let known = get('SELECT vid, kind, ts, code, event, channel, source FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid);
       if (known && known.vid !== null && known.vid !== h.vid) {
         // Someone else's landing URL, shared on: a click of this visitor's own, never theirs.
@@ -140,14 +154,7 @@ export function createSqliteStore(
         // A person followed what a preview fetcher had opened: it was a click after all.
         if (known.kind === 'preview') click = 1;
       } else {
-        const code = get('SELECT event FROM codes WHERE site_id = ? AND code = ?', h.siteId, h.code);
-        const event = str(code?.event) ?? h.event;
-        run(
-          `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'click')`,
-          h.siteId, h.cid, h.ts, h.vid, h.code, event, h.channel, h.source,
-        );
-        counted.push({ siteId: h.siteId, ts: h.ts, facts: clickFacts(h.channel, h.source, h.code, event), change: { clicks: 1 } });
+        insertClick('click');
         click = 1;
       }
     }
