@@ -1,3 +1,4 @@
+import { pixelUrl } from '@linktrail/tracker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attribute } from '../src/attribution.js';
 import { BROWSER_UA, EVENT_URL, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
@@ -21,6 +22,20 @@ describe('the pixel', () => {
     expect(res.rawPayload.length).toBe(43);
     const r = await report(t, 'by=code');
     expect(rowFor(r, 'mia')).toMatchObject({ orders: 1, tickets: 2, revenue: { EUR: 9000 } });
+  });
+
+  it('the tracker module pixelUrl carries the visitor and click id where no cookie reaches', async () => {
+    await pageview(t, { vid: 'visitor-pixel1', url: `${EVENT_URL}?affiliate=mia`, cid: 'click-id-pixel-0001' });
+    await pageview(t, { vid: 'visitor-pixel2', url: `${EVENT_URL}?affiliate=leo`, cid: 'click-id-pixel-0002' });
+    const order = { order: 'PX-1', value: '90.00', currency: 'EUR', items: [{ type: 'day-pass', qty: 2, price: '45.00' }] };
+    const byVid = new URL(pixelUrl('https://t.example.com/', 'acme', order, { vid: 'visitor-pixel1', clickId: null }));
+    expect(byVid.origin + byVid.pathname).toBe('https://t.example.com/p.gif');
+    expect((await t.app.inject({ method: 'GET', url: `/p.gif${byVid.search}`, headers: { 'user-agent': BROWSER_UA } })).statusCode).toBe(200);
+    const byCid = new URL(pixelUrl('https://t.example.com', 'acme', { ...order, order: 'PX-2' }, { clickId: 'click-id-pixel-0002' }));
+    expect((await t.app.inject({ method: 'GET', url: `/p.gif${byCid.search}`, headers: { 'user-agent': BROWSER_UA } })).statusCode).toBe(200);
+    const r = await report(t, 'by=code');
+    expect(rowFor(r, 'mia')).toMatchObject({ orders: 1, tickets: 2, revenue: { EUR: 9000 } });
+    expect(rowFor(r, 'leo')).toMatchObject({ orders: 1, tickets: 2, revenue: { EUR: 9000 } });
   });
 
   it.each([

@@ -35,3 +35,24 @@ export interface ConversionHit extends ConversionInput {
   /** The last touch's click id. */
   cid?: string;
 }
+
+/**
+ * The confirmation page's pixel with the visitor and click id the script knows (SPEC §5: "vid/cid
+ * params added by the script's helper"), for a collector the lt_vid cookie cannot reach (another
+ * site's): `img.src = pixelUrl('https://t.example.com', 'acme', order, info)` with `info` from
+ * linktrail('ready'). Items go as repeated `item=TYPE:QTY:PRICE`.
+ */
+export function pixelUrl(api: string, site: string, c: ConversionInput, who?: { vid?: string | null; clickId?: string | null }): string {
+  const q = new URLSearchParams({ site, order: c.order });
+  const add = (k: string, v: unknown) => v != null && v !== '' && q.append(k, String(v));
+  add('value', c.value);
+  add('currency', c.currency);
+  add('event', c.event);
+  add('type', c.type);
+  add('tickets', c.tickets);
+  add('customer', c.customer);
+  for (const i of c.items ?? []) add('item', `${i.type}:${i.qty}:${i.price}`);
+  add('vid', who?.vid);
+  add('cid', who?.clickId);
+  return `${api.replace(/\/+$/, '')}/p.gif?${q}`;
+}

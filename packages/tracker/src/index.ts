@@ -6,6 +6,7 @@ export type { Params, Utm } from './params';
 export { createTracker } from './tracker';
 export type { Linktrail, ReadyInfo, TrackerDeps, TrackerOptions } from './tracker';
 export type { Touch } from './identity';
+export { pixelUrl } from './conversion';
 export type { ConversionHit, ConversionInput, ConversionItem, EventProps } from './conversion';
 export type { PageviewHit, Verdict } from './pageview';
 export type { Nav } from './navigation';
