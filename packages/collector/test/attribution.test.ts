@@ -209,3 +209,61 @@ describe('many later candidates', () => {
     expect(a.link.code).toBe('mia');
   });
 });
+
+describe('a shortlink and a pixel, with no script in between', () => {
+  const UA = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 Safari/537.36' };
+  const follow = (headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url: '/r/mia', headers: { ...UA, ...headers } });
+  const pixel = (order: string, cookie?: string) =>
+    t.app.inject({ method: 'GET', url: `/p.gif?site=acme&order=${order}&value=45.00`, headers: { ...UA, ...(cookie ? { cookie } : {}) } });
+  const clicks = () => t.sql('SELECT vid, kind FROM clicks ORDER BY ts');
+
+  it('the redirect gives a new follower the lt_vid cookie, and the same-site pixel credits the click', async () => {
+    const res = await follow();
+    const cookie = res.cookies.find((c) => c.name === 'lt_vid')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    const [click] = await clicks();
+    expect(cookie.value.startsWith(`${click!.vid}.`)).toBe(true);
+    expect((await pixel('o1', `lt_vid=${cookie.value}`)).statusCode).toBe(200);
+    const a = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/o1', headers: t.auth })).attribution;
+    expect(a.link).toMatchObject({ code: 'mia' });
+  });
+
+  it('a follower who has the cookie keeps their visitor id and gets no new cookie', async () => {
+    const first = (await follow()).cookies.find((c) => c.name === 'lt_vid')!;
+    const again = await follow({ cookie: `lt_vid=${first.value}` });
+    expect(again.cookies.find((c) => c.name === 'lt_vid')).toBeUndefined();
+    const rows = await clicks();
+    expect(rows.map((r) => r.vid)).toEqual([rows[0]!.vid, rows[0]!.vid]);
+  });
+
+  it('a landing with the script on another site (no cookie there) is the same click, not a second one', async () => {
+    const res = await follow();
+    const landing = new URL(res.headers.location as string);
+    await pageview(t, { vid: 'script-own-visitor-1', url: landing.toString() });
+    expect(await clicks()).toEqual([{ vid: 'script-own-visitor-1', kind: 'click' }]);
+    expect((await t.app.inject({ method: 'GET', url: '/api/sites/acme/report?by=code', headers: t.auth })).json().rows).toEqual(
+      [expect.objectContaining({ key: 'mia', clicks: 1, visits: 1 })],
+    );
+  });
+
+  it("the script id replaces the provisional one; the landing, shared on, is then someone else's own click", async () => {
+    const res = await follow({ cookie: 'lt_vid=x' });
+    // The follower lands with the script, on the same site: the cookie comes along.
+    const cookie = res.cookies.find((c) => c.name === 'lt_vid')!;
+    const landing = await pageview(t, { vid: 'script-own-visitor-1', url: res.headers.location as string }, { cookie: `lt_vid=${cookie.value}` });
+    expect(landing.cookies.find((c) => c.name === 'lt_vid')!.value.startsWith('script-own-visitor-1.')).toBe(true);
+    await pageview(t, { vid: 'someone-else-entirely', url: res.headers.location as string });
+    expect((await clicks()).map((r) => r.vid).sort()).toEqual(['script-own-visitor-1', 'someone-else-entirely']);
+    // The pixel, with the cookie the landing answered, credits the follower.
+    const c = landing.cookies.find((x) => x.name === 'lt_vid')!;
+    await pixel('o1', `lt_vid=${c.value}`);
+    const a = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/o1', headers: t.auth })).attribution;
+    expect(a.link).toMatchObject({ code: 'mia', cid: new URL(res.headers.location as string).searchParams.get('lt_cid') });
+  });
+
+  it('a preview fetcher gets no cookie', async () => {
+    const res = await follow({ 'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' });
+    expect(res.cookies.find((c) => c.name === 'lt_vid')).toBeUndefined();
+    expect(await clicks()).toEqual([{ vid: null, kind: 'preview' }]);
+  });
+});
