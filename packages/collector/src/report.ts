@@ -159,10 +159,7 @@ function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dia
   const w = where(siteId, q, table);
   const joins = [
     codesJoin(q.dims, table),
-    // LEFT: an order sent without items still counts, in the row whose ticket type is null.
-    table === 'orders' && q.dims.includes('ticket_type')
-      ? 'LEFT JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id'
-      : '',
+    table === 'orders' && q.dims.includes('ticket_type') ? 'JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id' : '',
   ].join(' ');
   if (table === 'orders' || table === 'dailyOrders') groups.push('v.currency');
   if (table === 'goals' || table === 'dailyGoals') groups.push('v.type');
@@ -193,11 +190,38 @@ const ORDER_MEASURES =
 const ITEMS_SO_FAR =
   '(SELECT SUM(j.qty) FROM conversion_items j WHERE j.site_id = i.site_id AND j.order_id = i.order_id AND j.idx <= i.idx)';
 const TYPE_MEASURES =
-  'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(COALESCE(i.qty, v.tickets)) AS tickets, ' +
-  'SUM(COALESCE(i.qty * i.price_minor, v.value_minor)) AS revenue, ' +
+  'v.currency AS currency, COUNT(DISTINCT v.order_id) AS orders, SUM(i.qty) AS tickets, SUM(i.qty * i.price_minor) AS revenue, ' +
   'COUNT(DISTINCT CASE WHEN v.new_customer = 1 THEN v.order_id END) AS new_customers, ' +
-  `SUM(CASE WHEN i.qty IS NULL THEN v.scanned WHEN v.tickets > 0 THEN v.scanned * ${ITEMS_SO_FAR} / v.tickets - ` +
+  `SUM(CASE WHEN v.tickets > 0 THEN v.scanned * ${ITEMS_SO_FAR} / v.tickets - ` +
   `v.scanned * (${ITEMS_SO_FAR} - i.qty) / v.tickets ELSE 0 END) AS scanned`;
+
+/**
+ * Orders by ticket type: the typed part (an order in each type its items hold) and, under no
+ * ticket type, what an order's items don't cover: all of an order sent without items, or the
+ * rest of one whose tickets or value go beyond its items' (tickets, value minus the items',
+ * the scans the items' shares leave; less than nothing when the items say more). So the rows
+ * add up to the totals on every grouping.
+ */
+function ticketTypeQuery(siteId: string, q: ReportQuery, dialect: Dialect): Sql {
+  const typed = groupedQuery(siteId, q, 'orders', dialect, TYPE_MEASURES);
+  const w = where(siteId, q, 'orders');
+  const keys = q.dims.map((d, i) => `${d === 'ticket_type' ? 'NULL' : keyExpr(d, 'orders', dialect)} AS k${i}`);
+  const groups = q.dims.map((_, i) => `k${i}`);
+  const qty = 'COALESCE(SUM(i.qty), 0)';
+  // Per order first (its items summed), then per key. Grouped in the order of conversions_report
+  // (site_id, ts, order_id): the range is read through it, not the whole site by primary key.
+  const perOrder =
+    `SELECT ${keys.join(', ')}, v.currency AS currency, v.new_customer AS new_customer, v.tickets - ${qty} AS tickets, ` +
+    'v.value_minor - COALESCE(SUM(i.qty * i.price_minor), 0) AS revenue, ' +
+    `v.scanned - CASE WHEN v.tickets > 0 THEN v.scanned * ${qty} / v.tickets ELSE 0 END AS scanned ` +
+    `FROM conversions v ${codesJoin(q.dims, 'orders')} LEFT JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id ` +
+    `WHERE ${w.text} GROUP BY v.site_id, v.ts, v.order_id, ${[...groups, 'v.currency'].join(', ')} ` +
+    `HAVING COUNT(i.idx) = 0 OR v.tickets <> ${qty} OR v.value_minor <> COALESCE(SUM(i.qty * i.price_minor), 0)`;
+  const untyped =
+    `SELECT ${groups.join(', ')}, currency, COUNT(*) AS orders, SUM(tickets) AS tickets, SUM(revenue) AS revenue, ` +
+    `SUM(new_customer) AS new_customers, SUM(scanned) AS scanned FROM (${perOrder}) o GROUP BY ${[...groups, 'currency'].join(', ')}`;
+  return { text: `${typed.text} UNION ALL ${untyped}`, params: [...typed.params, ...w.params] };
+}
 
 const GOAL_MEASURES = 'v.type AS goal, COUNT(*) AS goals';
 
@@ -281,7 +305,7 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect, 
         goalTotals: groupedQuery(siteId, all, 'dailyGoals', dialect, ROLLUP_GOAL_MEASURES, orderRollup.orders),
       }
     : {
-        orders: groupedQuery(siteId, q, 'orders', dialect, byType ? TYPE_MEASURES : ORDER_MEASURES),
+        orders: byType ? ticketTypeQuery(siteId, q, dialect) : groupedQuery(siteId, q, 'orders', dialect, ORDER_MEASURES),
         // Totals count each order once, whatever the grouping.
         orderTotals: groupedQuery(siteId, all, 'orders', dialect, ORDER_MEASURES),
         goals: groupedQuery(siteId, q, 'goals', dialect, GOAL_MEASURES),

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mergeReport, reportQueries } from '../src/report.js';
+import { mergeReport, reportQueries, type Dimension } from '../src/report.js';
 import { hashVisitor, SketchUnion } from '../src/sketch.js';
 import { STORE_KIND } from './stores.js';
 import { DAY, EVENT_URL, MINUTE, json, pageview, postback, report, rowFor, setup, type TestApp } from './helper.js';
@@ -140,6 +140,14 @@ describe('report query plans', () => {
     expect(await plan(q.clicks!)).toMatch(/clicks_site_ts/);
     expect(await plan(q.orders)).toMatch(/conversions_report/);
     expect(await plan(q.goals)).toMatch(/conversions_report/);
+  });
+
+  it.each(['ticket_type', 'code,ticket_type'])('by=%s reads the orders of the range, not of the whole site', async (by) => {
+    const q = reportQueries('acme', { dims: by.split(',') as Dimension[], from: 0, to: 1, event: null }, t.dialect);
+    const orders = await plan(q.orders);
+    expect(orders).toMatch(/conversions_report/);
+    // Both parts (the typed and the rest) seek the range; neither walks the site by its key.
+    expect(orders).not.toMatch(/SEARCH v USING PRIMARY KEY|Scan using conversions_pkey|Seq Scan on conversions/);
   });
 
   it.runIf(STORE_KIND === 'sqlite')('reads orders and goals from the covering index alone on SQLite', async () => {
