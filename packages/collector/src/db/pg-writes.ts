@@ -9,7 +9,7 @@ import { hashVisitor } from '../sketch.js';
 import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConversion } from '../store.js';
 import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
-import { hitLock, lockVisitors, orderLock, shareVisitDecisions, visitorLock, type LastSeen } from './pg-visitors.js';
+import { hitLock, lockVisitorsOnly, orderLock, planVisits, visitorLock, type LastSeen, type VisitPlan } from './pg-visitors.js';
 import { cidNeedsKey, randomId, touchCidTime } from '../ids.js';
 import { CANDIDATE_LIMIT, countOrderRow, landedClick, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
@@ -34,7 +34,12 @@ const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === 
 
 /** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement. */
 export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchContext): Promise<void> {
-  const hits = shareVisitDecisions(received, ctx.lastSeen);
+  const plan = await planVisits(received, ctx.lastSeen, async (siteId, vid, from, to) => {
+    const r = await c.query('SELECT 1 FROM hits WHERE ts >= $1 AND ts <= $2 AND site_id = $3 AND vid = $4 LIMIT 1', [from, to, siteId, vid]);
+    return r.rows.length > 0;
+  });
+  if (plan.revoke.length > 0) await revokeVisits(c, plan.revoke, ctx.rollup);
+  const { hits, rows } = plan;
   const clicks: number[] = [];
   for (const h of hits) clicks.push(isClickCandidate(h) && (await writeLandingClick(c, h, ctx.rollup)) ? 1 : 0);
   const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
@@ -63,6 +68,8 @@ export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchCo
       col((h) => h.utm.source, visits), col((h) => h.utm.medium, visits), col((h) => h.utm.campaign, visits),
       col((h) => (h.touch ? 1 : 0), visits),
       ...(pending ?? NO_PENDING),
+      rows.map((r) => r.siteId), rows.map((r) => r.vid), rows.map((r) => r.state.last), rows.map((r) => r.state.first),
+      rows.map((r) => r.state.before),
     ],
   });
   // Click ids that neither clicks nor their own form lead back to (rare: see migration 0005).
@@ -77,6 +84,11 @@ export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchCo
 
 const INSERT_HITS = `
 WITH p AS (${appendPendingSql(31)}),
+s AS (
+  UPDATE visitors_seen o SET last_ts = u.l, first_ts = u.f, before_ts = u.b
+  FROM unnest($46::text[], $47::text[], $48::bigint[], $49::bigint[], $50::bigint[]) AS u(s, v, l, f, b)
+  WHERE o.site_id = u.s AND o.vid = u.v
+),
 h AS (
   INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
     utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
@@ -86,6 +98,36 @@ h AS (
 INSERT INTO visits (site_id, ts, vid, cid, event, channel, source, code, utm_source, utm_medium, utm_campaign, touch)
 SELECT * FROM unnest($19::text[], $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[],
   $27::text[], $28::text[], $29::text[], $30::smallint[])`;
+
+/**
+ * Takes back stored visits that a hit arriving late now comes before, within 30 minutes: their
+ * rows, their hits' flags and their rollup counts. A sketch can't drop a visitor: one stays in
+ * the taken-back visit's group, where reports never count more visitors than visits.
+ */
+async function revokeVisits(c: PgClient, revoke: VisitPlan['revoke'], rollup: RollupBatch): Promise<void> {
+  const r = await c.query(
+    `WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS r(s, v, a, b)),
+     d AS (
+       DELETE FROM visits x WHERE x.touch = 0
+         AND EXISTS (SELECT 1 FROM r WHERE x.site_id = r.s AND x.vid = r.v AND x.ts > r.a AND x.ts <= r.b)
+       RETURNING x.site_id, x.vid, x.ts, x.event, x.channel, x.source, x.code, x.utm_source, x.utm_medium, x.utm_campaign
+     ),
+     h AS (
+       UPDATE hits SET visit = 0 WHERE ctid IN (
+         SELECT DISTINCT ON (d.site_id, d.vid, d.ts) k.ctid FROM d
+         JOIN hits k ON k.ts = d.ts AND k.site_id = d.site_id AND k.vid = d.vid AND k.channel = d.channel AND k.visit = 1 AND k.nav IS NULL)
+     )
+     SELECT * FROM d`,
+    [revoke.map((v) => v.siteId), revoke.map((v) => v.vid), revoke.map((v) => v.from), revoke.map((v) => v.to)],
+  );
+  for (const v of r.rows) {
+    const facts: RollupFacts = {
+      channel: String(v.channel), source: str(v.source), code: str(v.code), event: str(v.event),
+      utm_source: str(v.utm_source), utm_medium: str(v.utm_medium), utm_campaign: str(v.utm_campaign),
+    };
+    rollup.add(String(v.site_id), Math.floor(Number(v.ts) / DAY_MS), facts, { visits: -1 });
+  }
+}
 
 /**
  * A landing with a tracking code: a new cid is a click; a known one is the landing of a
@@ -225,7 +267,7 @@ export async function writeConversion(
       vid = str(byVisit.rows[0]?.vid);
     }
     // Found through the click id: serialise with that visitor's writes before reading them.
-    if (vid) await lockVisitors(c, new Map([[`${conv.siteId}\n${vid}`, null]]));
+    if (vid) await lockVisitorsOnly(c, [[conv.siteId, vid]]);
   }
   const attribution = decide({
     ts: conv.ts,
