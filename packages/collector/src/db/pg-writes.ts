@@ -10,7 +10,7 @@ import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConve
 import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitorsOnly, orderLock, planVisits, visitorLock, type LastSeen, type VisitPlan } from './pg-visitors.js';
-import { cidNeedsKey, randomId, touchCidTime } from '../ids.js';
+import { cidNeedsKey, othersClick, randomId, touchCidTime } from '../ids.js';
 import { CANDIDATE_LIMIT, countOrderRow, landedClick, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
@@ -31,6 +31,8 @@ const clickFacts = (channel: string, source: string | null, code: string, event:
 export const hitLocks = (hits: HitRecord[]): string[] => hits.filter((h) => !h.bot).map((h) => hitLock(h.siteId, h.vid, h.ts));
 
 const isClickCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && !h.bot);
+/** A preview fetcher on a landing with ?affiliate= (SPEC §4: counted apart, as previews). */
+const isPreviewCandidate = (h: HitRecord) => Boolean(h.code && h.cid && h.nav === null && h.bot);
 
 /** Writes hits in order: clicks one by one (each decides on its cid), then every hit and visit in one statement. */
 export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchContext): Promise<void> {
@@ -41,7 +43,10 @@ export async function writeHits(c: PgClient, received: HitRecord[], ctx: BatchCo
   if (plan.revoke.length > 0) await revokeVisits(c, plan.revoke, ctx.rollup);
   const { hits, rows } = plan;
   const clicks: number[] = [];
-  for (const h of hits) clicks.push(isClickCandidate(h) && (await writeLandingClick(c, h, ctx.rollup)) ? 1 : 0);
+  for (const h of hits) {
+    clicks.push(isClickCandidate(h) && (await writeLandingClick(c, h, ctx.rollup)) ? 1 : 0);
+    if (isPreviewCandidate(h)) await writeLandingClick(c, h, ctx.rollup, 'preview');
+  }
   const col = <T>(pick: (h: HitRecord, i: number) => T, list: HitRecord[] = hits) => list.map(pick);
   const visits = hits.filter((h) => h.visit);
   // The visits' rollup changes go out with them; the batch appends the rest (clicks, orders) before COMMIT.
@@ -136,21 +141,23 @@ async function revokeVisits(c: PgClient, revoke: VisitPlan['revoke'], rollup: Ro
  * opened makes the preview a click. ON CONFLICT keeps this right when both race. True when
  * this hit counts as a click.
  */
-async function writeLandingClick(c: PgClient, h: HitRecord, rollup: BatchContext['rollup']): Promise<boolean> {
+async function writeLandingClick(c: PgClient, h: HitRecord, rollup: BatchContext['rollup'], kind: 'click' | 'preview' = 'click'): Promise<boolean> {
   const inserted = await c.query(
     `INSERT INTO clicks (site_id, cid, ts, vid, code, event, channel, source, kind)
-     VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, 'click')
+     VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT event FROM codes WHERE site_id = $1 AND code = $5), $6), $7, $8, $9)
      ON CONFLICT (site_id, cid) DO NOTHING RETURNING event`,
-    [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source],
+    [h.siteId, h.cid, h.ts, h.vid, h.code, h.event, h.channel, h.source, kind],
   );
   if (inserted.rowCount === 1) {
-    rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), clickFacts(h.channel, h.source, h.code!, str(inserted.rows[0].event)), { clicks: 1 });
-    return true;
+    rollup.add(h.siteId, Math.floor(h.ts / DAY_MS), clickFacts(h.channel, h.source, h.code!, str(inserted.rows[0].event)), kind === 'click' ? { clicks: 1 } : { previews: 1 });
+    return kind === 'click';
   }
+  // A preview of a shortlink's landing was counted at its redirect (the same cid).
+  if (kind === 'preview') return false;
   const known = (
     await c.query('SELECT vid, kind, ts, code, event, channel, source FROM clicks WHERE site_id = $1 AND cid = $2 FOR UPDATE', [h.siteId, h.cid])
   ).rows[0];
-  if (known && known.vid !== null && known.vid !== h.vid) {
+  if (known && othersClick(str(known.vid), h.vid)) {
     h.cid = randomId(12);
     return writeLandingClick(c, h, rollup);
   }
