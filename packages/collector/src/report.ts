@@ -446,8 +446,12 @@ export function mergeReport(dims: Dimension[], results: ReportResults): { rows: 
   // A sketch past 256 visitors is an estimate (~3%): never more visitors than visits.
   for (const [row, s] of visitors) row.visitors = Math.min(s.count(), row.visits);
   totals.visitors = results.visitors ?? Math.min(everyone.count(), totals.visits);
+  // Days in date order (with two dimensions, days first); any other key by its orders.
+  const day = dims.indexOf('day');
+  const dayOf = (r: ReportRow) => (r.keys ?? [r.key ?? null])[day] ?? '';
   const sorted = [...rows.values()].map(rate).sort(
     (a, b) =>
+      (day < 0 ? 0 : dayOf(a) < dayOf(b) ? -1 : dayOf(a) > dayOf(b) ? 1 : 0) ||
       b.orders - a.orders ||
       b.visits - a.visits ||
       b.clicks - a.clicks ||

@@ -117,6 +117,43 @@ describe('GET /report', () => {
   });
 });
 
+describe('rows by day', () => {
+  /** More orders every day: an order by orders would put the last day first. */
+  async function busierEveryDay() {
+    for (const [day, orders] of [[0, 1], [1, 2], [2, 3]] as const) {
+      t.clock.now = Date.UTC(2026, 5, 1 + day, 12);
+      await pageview(t, { vid: `visitor-day${day}`, url: EVENT_URL, referrer: day === 1 ? 'https://www.google.com/' : '' });
+      for (let i = 0; i < orders; i++) await postback(t, { order: `D${day}-${i}`, vid: `visitor-day${day}`, value: '10.00', tickets: 1 });
+    }
+  }
+  const DAYS = ['2026-06-01', '2026-06-02', '2026-06-03'];
+
+  it('come in date order, on whole days and on a range to the millisecond', async () => {
+    await busierEveryDay();
+    for (const range of ['from=2026-06-01&to=2026-06-03', 'from=2026-06-01T06:00:00Z&to=2026-06-03T18:00:00Z']) {
+      expect((await report(t, `by=day&${range}`)).rows.map((r: any) => r.key), range).toEqual(DAYS);
+    }
+  });
+
+  it('with two dimensions, come in date order whichever place day takes', async () => {
+    await busierEveryDay();
+    for (const by of ['day,channel', 'channel,day', 'day,ticket_type']) {
+      const r = await report(t, `by=${by}&from=2026-06-01&to=2026-06-03`);
+      const days = r.rows.map((x: any) => x.keys[by.split(',').indexOf('day')]);
+      expect(days, by).toEqual([...days].sort());
+      expect(new Set(days), by).toEqual(new Set(DAYS));
+    }
+  });
+
+  it('other dimensions still come by orders', async () => {
+    await busierEveryDay();
+    expect((await report(t, 'by=channel&from=2026-06-01&to=2026-06-03')).rows.map((r: any) => [r.key, r.orders])).toEqual([
+      ['direct', 4],
+      ['search', 2],
+    ]);
+  });
+});
+
 describe('report query plans', () => {
   const plan = (sql: { text: string; params: unknown[] }) => t.explain(sql.text, sql.params);
 
