@@ -12,6 +12,10 @@ const EPOCH_MS = /^\d{1,15}$/;
 // of ±hh:mm, ±hhmm or ±hh.
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+// ISO 8601's basic form (20261119). Eight digits as epoch ms would be the first hours of
+// 1970, never a time a client means: they are a date.
+const BASIC_DATE = /^(\d{4})(\d{2})(\d{2})$/;
+const dateOf = (value: string) => DATE.exec(value) ?? BASIC_DATE.exec(value);
 
 const got = (value: string | number) => `got ${JSON.stringify(String(value).slice(0, 40))}`;
 
@@ -26,15 +30,15 @@ function utcDay(y: string, m: string, d: string): number | null {
 
 /**
  * The one rule for a time a client sends (SPEC: ISO 8601 or epoch ms): epoch milliseconds, or
- * an ISO 8601 date or date-time whose every field exists; without a time zone, UTC (a date: its
- * midnight). Not Date.parse: it moves "2026-02-30T00:00Z" to March 2 and reads "1 2 2026" and a
+ * an ISO 8601 date (2026-11-19 or 20261119) or date-time whose every field exists; without a
+ * time zone, UTC (a date: its midnight). Not Date.parse: it moves "2026-02-30T00:00Z" to March 2 and reads "1 2 2026" and a
  * zone-less time in the server's own time zone. A message if unusable.
  */
 export function parseTime(value: string | number): number | string {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.floor(value) : `must be a finite number, ${got(value)}`;
-  if (EPOCH_MS.test(value)) return Number(value);
-  const date = DATE.exec(value);
+  const date = dateOf(value);
   if (date) return utcDay(date[1]!, date[2]!, date[3]!) ?? `must be a real date, ${got(value)}`;
+  if (EPOCH_MS.test(value)) return Number(value);
   const m = DATE_TIME.exec(value);
   if (!m) return `must be an ISO 8601 date or date-time (like 2026-06-01T18:30:00Z; UTC without a zone) or epoch milliseconds, ${got(value)}`;
   const [, y, mo, d, h, mi, s = '0', frac = '', sign, oh = '0', om = '0'] = m;
@@ -56,14 +60,14 @@ export function parseTs(value: string | number, now: number): number | string {
 }
 
 /**
- * A report bound: a bare date (YYYY-MM-DD) is that whole UTC day (to its end when `end`); else
- * a time as parseTime reads it. A message if unusable, or past the last time an answer can show.
+ * A report bound: a bare date (YYYY-MM-DD or YYYYMMDD) is that whole UTC day (to its end when
+ * `end`); else a time as parseTime reads it. A message if unusable, or past the last time an answer can show.
  */
 export function parseDay(value: string, end: boolean): number | string {
-  const date = DATE.test(value);
+  const date = dateOf(value) !== null;
   let ms = parseTime(value);
   // An impossible date or date-time gets parseTime's reason; anything else, what a bound may be.
-  if (typeof ms === 'string') return date || DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD), an ISO 8601 date-time or epoch milliseconds';
+  if (typeof ms === 'string') return date || DATE_TIME.test(value) ? ms : 'must be a date (YYYY-MM-DD or YYYYMMDD), an ISO 8601 date-time or epoch milliseconds';
   if (date && end) ms += DAY;
   if (ms < 0) return 'must be from 1970 on';
   // The answer echoes the bound as an ISO string: the end of 9999-12-31 would be year 10000.

@@ -117,6 +117,34 @@ describe('GET /report', () => {
   });
 });
 
+describe('dates in ISO 8601 basic form (YYYYMMDD)', () => {
+  it('are whole UTC days in a report, as YYYY-MM-DD are', async () => {
+    await story();
+    t.clock.advance(2 * DAY);
+    await pageview(t, { vid: 'visitor-late', url: EVENT_URL, referrer: 'https://www.bing.com/' });
+    const compact = await report(t, 'by=channel&from=20260601&to=20260601');
+    expect(compact).toMatchObject({ from: '2026-06-01T00:00:00.000Z', to: '2026-06-02T00:00:00.000Z' });
+    expect(compact.totals).toMatchObject({ visits: 4, orders: 3 });
+    expect(compact).toEqual(await report(t, 'by=channel&from=2026-06-01&to=2026-06-01'));
+    expect((await report(t, 'by=channel&from=20260602&to=20260603')).totals).toMatchObject({ visits: 1, orders: 0 });
+  });
+
+  it('bound the order list too', async () => {
+    await story();
+    const list = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/orders?from=20260601&to=20260601', headers: t.auth }));
+    expect(list).toMatchObject({ from: '2026-06-01T00:00:00.000Z', to: '2026-06-02T00:00:00.000Z' });
+    expect(list.orders.map((o: any) => o.order).sort()).toEqual(['A1', 'B1', 'D1']);
+  });
+
+  it('that do not exist are a 400 naming the bound; other numbers stay epoch milliseconds', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/sites/acme/report?by=channel&from=20261332', headers: t.auth });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).message).toMatch(/^from must be a real date/);
+    const epoch = await report(t, `by=channel&from=${Date.UTC(2026, 5, 1, 12)}&to=${Date.UTC(2026, 5, 1, 13)}`);
+    expect(epoch).toMatchObject({ from: '2026-06-01T12:00:00.000Z', to: '2026-06-01T13:00:00.000Z' });
+  });
+});
+
 describe('rows by day', () => {
   /** More orders every day: an order by orders would put the last day first. */
   async function busierEveryDay() {

@@ -21,7 +21,7 @@ const querystring = {
     affiliate: slug,
     status: { type: 'string', enum: ORDER_STATUSES },
     type: conversionType,
-    from: { type: 'string', maxLength: 40, description: 'YYYY-MM-DD (whole UTC day), ISO 8601 or epoch ms; default: 30 days before to' },
+    from: { type: 'string', maxLength: 40, description: 'YYYY-MM-DD or YYYYMMDD (whole UTC day), ISO 8601 or epoch ms; default: 30 days before to' },
     to: { type: 'string', maxLength: 40, description: 'inclusive date or exclusive time; default: now' },
     limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
     cursor: { type: 'string', minLength: 1, maxLength: 300, pattern: '^[A-Za-z0-9_-]+$', description: '`next` of the previous page' },

@@ -16,7 +16,7 @@ export const reportQuerystring = {
   additionalProperties: false,
   properties: {
     by: { type: 'string', minLength: 1, maxLength: 40, description: `one or two of ${DIMENSIONS.join(', ')}, comma-separated` },
-    from: { type: 'string', maxLength: 40, description: 'YYYY-MM-DD (whole UTC day), ISO 8601 or epoch ms; default: 30 days before to' },
+    from: { type: 'string', maxLength: 40, description: 'YYYY-MM-DD or YYYYMMDD (whole UTC day), ISO 8601 or epoch ms; default: 30 days before to' },
     to: { type: 'string', maxLength: 40, description: 'inclusive date or exclusive time; default: now' },
     event: slug,
     format: { type: 'string', enum: ['json', 'csv', 'xlsx'], default: 'json' },
