@@ -220,8 +220,23 @@ export interface Store {
 
   report(siteId: string, query: ReportQuery): Promise<{ rows: ReportRow[]; totals: ReportRow }>;
 
+  /**
+   * Tells `listener` of site changes made by any process (PostgreSQL: every collector sharing
+   * the database), for site caches; absent where this process makes every change (SQLite).
+   * Returns a function that stops telling.
+   */
+  watchSites?(listener: SiteListener): () => void;
+
   /** Waits for queued writes, then closes. */
   close(): Promise<void>;
+}
+
+/** What a site cache hears from Store.watchSites. */
+export interface SiteListener {
+  /** Site `id` changed in some process. */
+  changed(id: string): void;
+  /** Changes are heard from now on (`true`: some may have been missed before) or no longer (`false`). */
+  listening(up: boolean): void;
 }
 
 export const isConflict = (v: unknown): v is Conflict =>

@@ -38,15 +38,19 @@ export interface PgPoolOptions {
   max?: number;
 }
 
-export function openPgPool(options: PgPoolOptions): PgPool {
-  const pool = new pg.Pool({
+/** How to reach the database and its schema: for the pool and for connections of their own. */
+export function connectionConfig(options: PgPoolOptions, name = 'linktrail-collector'): pg.ClientConfig {
+  return {
     connectionString: options.url,
-    max: options.max ?? 10,
     types,
-    application_name: 'linktrail-collector',
+    application_name: name,
     // A schema name is an identifier, never user input; quoted anyway.
     options: options.schema ? `-c search_path=${quoteIdent(options.schema)}` : undefined,
-  });
+  };
+}
+
+export function openPgPool(options: PgPoolOptions): PgPool {
+  const pool = new pg.Pool({ ...connectionConfig(options), max: options.max ?? 10 });
   // An idle client losing its connection (server restart) must not crash the process;
   // the pool drops it and the next query opens a fresh one.
   pool.on('error', () => {});

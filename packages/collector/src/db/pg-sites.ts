@@ -1,6 +1,7 @@
 // Sites on PostgreSQL: creation, tokens and settings (the same columns as sqlite-sites.ts).
 import type { Conflict, Site, SiteSettingsUpdate, Store } from '../store.js';
 import type { PgClient, PgPool } from './pg-pool.js';
+import { notifySiteChange } from './pg-site-watch.js';
 import { SITE_COLUMNS, toSite } from './rows.js';
 
 type SiteMethods = Pick<
@@ -22,8 +23,8 @@ export function pgSites({ pool, write, insertOrConflict }: PgSiteAccess): SiteMe
   };
   return {
     createSite(site: Site, tokenHash: string, conversionSecret: string | null = null) {
-      return insertOrConflict(site, (c) =>
-        c.query(
+      return insertOrConflict(site, async (c) => {
+        await c.query(
           `INSERT INTO sites (id, name, url, platform_hosts, window_days, currency, token_hash, created_at,
              require_signed_conversions, conversion_secret, honor_gpc)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -31,8 +32,10 @@ export function pgSites({ pool, write, insertOrConflict }: PgSiteAccess): SiteMe
             site.id, site.name, site.url, JSON.stringify(site.platformHosts), site.windowDays, site.currency, tokenHash,
             site.createdAt, site.requireSignedConversions ? 1 : 0, conversionSecret, site.honorGpc ? 1 : 0,
           ],
-        ),
-      );
+        );
+        // Processes that looked the id up before know it as unknown.
+        await notifySiteChange(c, site.id);
+      });
     },
     getSite: (id) => readOn(pool, 'id', id),
     siteByTokenHash: (tokenHash) => readOn(pool, 'token_hash', tokenHash),
@@ -50,7 +53,9 @@ export function pgSites({ pool, write, insertOrConflict }: PgSiteAccess): SiteMe
            WHERE id = $5`,
           [flag(u.requireSignedConversions), flag(u.honorGpc), u.conversionSecret !== undefined, u.conversionSecret ?? null, id],
         );
-        return (r.rowCount ?? 0) > 0 ? readOn(c, 'id', id) : null;
+        if ((r.rowCount ?? 0) === 0) return null;
+        await notifySiteChange(c, id);
+        return readOn(c, 'id', id);
       });
     },
     async getConversionSecret(id) {

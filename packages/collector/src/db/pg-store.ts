@@ -7,7 +7,8 @@ import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
-import { openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
+import { connectionConfig, openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
+import { createSiteWatch } from './pg-site-watch.js';
 import { createRollupFolder } from './pg-folder.js';
 import { appendPending, liveRollup } from './pg-rollups.js';
 import { pgSites } from './pg-sites.js';
@@ -68,6 +69,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
   });
   // What a process killed earlier left pending.
   folder.request();
+  const sites = createSiteWatch({ client: connectionConfig(options, 'linktrail-site-changes') });
 
   const rows = async (text: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(text, params)).rows;
   const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];
@@ -234,11 +236,14 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
 
     foldRollups: () => folder.flush(),
 
+    watchSites: (listener) => sites.watch(listener),
+
     async close() {
       await batcher.drain();
       // Tidy, not needed: whatever stays pending is read by reports and folded by any process.
       await folder.flush().catch(options.onFoldError ?? logFoldError);
       await folder.close();
+      await sites.close();
       await pool.end();
     },
   };
