@@ -83,8 +83,8 @@ export function flattenReport(report: ReportAnswer): { header: string[]; rows: C
 }
 
 /**
- * Spreadsheet formula injection: a text cell that starts with = + - @ (or tab, CR, LF) is
- * read as a formula by Excel and LibreOffice. A leading ' makes it plain text.
+ * CSV formula injection: a text field that starts with = + - @ (or tab, CR, LF) is read as a
+ * formula by Excel and LibreOffice when they open a CSV. A leading ' makes it plain text.
  */
 export const neutralize = (text: string): string => (/^[=+\-@\t\r\n]/.test(text) ? `'${text}` : text);
 
@@ -134,7 +134,9 @@ export async function reportXlsx(report: ReportAnswer, created: Date): Promise<B
         // Number() of an exact decimal string is the nearest double: what a spreadsheet holds.
         if (cell.kind === 'money') return Number(fromMinor(cell.minor, cell.currency));
         if (cell.kind === 'number') return cell.value;
-        return cell.value === null ? null : xmlText(neutralize(cell.value));
+        // A text cell of a workbook is never a formula (those are cells of their own type): the
+        // text as it is, without the ' the CSV needs, which Excel would show.
+        return cell.value === null ? null : xmlText(cell.value);
       }),
     );
     cells.forEach((cell, c) => {
