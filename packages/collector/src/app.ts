@@ -26,11 +26,18 @@ import { redirectRoutes } from './routes/redirect.js';
 import { scriptRoutes } from './routes/script.js';
 import type { Store } from './store.js';
 import { vidCookie } from './visitor-cookie.js';
+import { hashToken } from './ids.js';
+
+const required = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`buildApp needs ${what}`);
+  return value;
+};
 
 export interface AppOptions {
   store: Store;
-  /** The operator's token (LINKTRAIL_ADMIN_TOKEN). */
-  adminToken: string;
+  /** The operator's token (LINKTRAIL_ADMIN_TOKEN), or only its hash (a token kept in the database). */
+  adminToken?: string;
+  adminTokenHash?: string;
   /** Signs the lt_vid cookie; at least 32 characters. */
   cookieSecret: string;
   /** The collector's public origin, for links and shortlinks. Default http://127.0.0.1:8787. */
@@ -91,7 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sites: { get: (id) => cache.get(id), forget: (id) => (cache.forget(id), ingest.forgetSite(id)) },
     cookies: vidCookie(options.cookieSecret),
     now: options.now ?? Date.now,
-    adminToken: options.adminToken,
+    adminTokenHash: options.adminTokenHash ?? hashToken(required(options.adminToken, 'adminToken or adminTokenHash')),
     publicUrl: (options.publicUrl ?? 'http://127.0.0.1:8787').replace(/\/+$/, ''),
     mail: createMailer({ smtpUrl: options.smtpUrl ?? null, from: options.mailFrom ?? 'linktrail <no-reply@linktrail.invalid>', log: app.log }),
     limits,

@@ -20,8 +20,8 @@ export async function authenticate(ctx: Ctx, request: FastifyRequest): Promise<P
   // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are Bearer.
   const m = /^bearer +([\x21-\x7e]{1,200}) *$/i.exec(header);
   const token = m?.[1];
-  if (token && safeEqual(token, ctx.adminToken)) return { role: 'operator' };
   const hash = token ? hashToken(token) : null;
+  if (hash && safeEqual(hash, ctx.adminTokenHash)) return { role: 'operator' };
   const site = hash ? await ctx.store.siteByTokenHash(hash) : null;
   if (site) return { role: 'site', site };
   const promoter = hash ? await ctx.store.affiliateByTokenHash(hash) : null;

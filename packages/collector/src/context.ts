@@ -12,7 +12,8 @@ export interface Ctx {
   sites: SiteCache;
   cookies: VidCookie;
   now: () => number;
-  adminToken: string;
+  /** The operator's token, hashed (ids.ts hashToken), as site and promoter tokens are. */
+  adminTokenHash: string;
   publicUrl: string;
   mail: Mailer;
   limits: Limits;

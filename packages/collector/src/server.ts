@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createSqliteStore } from './db/sqlite-store.js';
 import { exitOnSyncFailure } from './db/wal-sync.js';
 import { seedDemo } from './demo-seed.js';
-import { randomId } from './ids.js';
+import { hashToken, randomId } from './ids.js';
 import { startIngestWorker } from './ingest-worker.js';
 import { readingThrough, reportWorker } from './report-worker.js';
 
@@ -32,7 +32,11 @@ async function main(): Promise<void> {
   // Keep the cookie secret across restarts and processes, or visitors would lose their id:
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));
-  const adminToken = config.adminToken ?? `lta_${randomId(24)}`;
+  // The operator token, when the environment sets none: made by the first start, printed that
+  // once, and kept (hashed) in the database for every later start and every other process.
+  const minted = config.adminToken ? null : `lta_${randomId(24)}`;
+  const adminTokenHash = config.adminToken ? hashToken(config.adminToken) : await store.initSetting('operator_token_hash', hashToken(minted!));
+  const printToken = minted !== null && adminTokenHash === hashToken(minted);
   // On a SQLite file, a worker thread parses and writes the public traffic (the main thread
   // answers HTTP); PostgreSQL needs none: its writes wait on the network, not on this thread.
   const ingest =
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
 
   const app = await buildApp({
     store,
-    adminToken,
+    adminTokenHash,
     cookieSecret,
     ingest,
     publicUrl: config.publicUrl,
@@ -76,7 +80,8 @@ async function main(): Promise<void> {
   const db = config.databaseUrl ? `PostgreSQL: ${redact(config.databaseUrl)}` : `SQLite: ${config.dbFile}`;
   // "listening on" names the bound address; scripts and tests read it.
   const lines = [`linktrail collector listening on ${address} (public URL ${app.ctx.publicUrl}, ${db})`];
-  if (!config.adminToken) lines.push(`operator token (LINKTRAIL_ADMIN_TOKEN unset, new each start): ${adminToken}`);
+  if (printToken) lines.push(`operator token (LINKTRAIL_ADMIN_TOKEN unset; printed this once, kept hashed in the database): ${minted}`);
+  else if (!config.adminToken) lines.push('operator token: the one printed at the first start (or set LINKTRAIL_ADMIN_TOKEN)');
   if (config.demo) {
     const { token } = await seedDemo(app.ctx);
     lines.push(

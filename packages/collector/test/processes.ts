@@ -12,6 +12,8 @@ export interface Collector {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
+  /** What it printed so far. */
+  output(): string;
 }
 
 /** Starts `node dist/server.js` on a free port and resolves once it prints where it listens. */
@@ -37,7 +39,7 @@ export function startCollector(env: Record<string, string>, deadlineMs = 20_000)
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1]!, child, stop });
+        resolve({ url: m[1]!, child, stop, output: () => output });
       }
     };
     child.stdout!.on('data', onData);
