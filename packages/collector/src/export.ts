@@ -20,7 +20,8 @@ type Row = ReportRow & { parent?: string | null; team?: Partial<Figures> };
 export type Cell =
   | { kind: 'text'; value: string | null }
   | { kind: 'number'; value: number | null; format?: 'percent' }
-  | { kind: 'money'; minor: number; currency: string };
+  /** minor null: a row without these figures (no team), an empty cell as its other figures are. */
+  | { kind: 'money'; minor: number | null; currency: string };
 
 interface Column {
   header: string;
@@ -50,12 +51,18 @@ function figureColumns(prefix: string, figures: Array<Partial<Figures>>, pick: (
     ...plain(COUNTS),
     ...currencies.map((currency) => ({
       header: `${prefix}revenue_${currency}`,
-      cell: (r: Row): Cell => ({ kind: 'money', minor: pick(r)?.revenue?.[currency] ?? 0, currency }),
+      cell: (r: Row): Cell => {
+        const revenue = pick(r)?.revenue;
+        return { kind: 'money', minor: revenue ? (revenue[currency] ?? 0) : null, currency };
+      },
     })),
     ...plain(AFTER_REVENUE),
     ...goals.map((goal) => ({
       header: `${prefix}conversions_${goal}`,
-      cell: (r: Row): Cell => ({ kind: 'number', value: pick(r)?.conversions?.[goal] ?? 0 }),
+      cell: (r: Row): Cell => {
+        const conversions = pick(r)?.conversions;
+        return { kind: 'number', value: conversions ? (conversions[goal] ?? 0) : null };
+      },
     })),
   ];
 }
@@ -92,7 +99,7 @@ export const neutralize = (text: string): string => (/^[=+\-@\t\r\n]/.test(text)
 const csvField = (text: string): string => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 
 function csvText(cell: Cell): string {
-  if (cell.kind === 'money') return fromMinor(cell.minor, cell.currency);
+  if (cell.kind === 'money') return cell.minor === null ? '' : fromMinor(cell.minor, cell.currency);
   if (cell.kind === 'number') return cell.value === null ? '' : String(cell.value);
   return cell.value === null ? '' : neutralize(cell.value);
 }
@@ -132,7 +139,7 @@ export async function reportXlsx(report: ReportAnswer, created: Date): Promise<B
     const row = sheet.addRow(
       cells.map((cell) => {
         // Number() of an exact decimal string is the nearest double: what a spreadsheet holds.
-        if (cell.kind === 'money') return Number(fromMinor(cell.minor, cell.currency));
+        if (cell.kind === 'money') return cell.minor === null ? null : Number(fromMinor(cell.minor, cell.currency));
         if (cell.kind === 'number') return cell.value;
         // A text cell of a workbook is never a formula (those are cells of their own type): the
         // text as it is, without the ' the CSV needs, which Excel would show.
@@ -140,7 +147,7 @@ export async function reportXlsx(report: ReportAnswer, created: Date): Promise<B
       }),
     );
     cells.forEach((cell, c) => {
-      if (cell.kind === 'money') row.getCell(c + 1).numFmt = moneyFormat(cell.currency);
+      if (cell.kind === 'money' && cell.minor !== null) row.getCell(c + 1).numFmt = moneyFormat(cell.currency);
       if (cell.kind === 'number' && cell.format === 'percent') row.getCell(c + 1).numFmt = '0.00%';
     });
     if (i === rows.length - 1) row.font = { bold: true };

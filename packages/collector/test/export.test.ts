@@ -124,6 +124,20 @@ describe('CSV export', () => {
     const [header] = await csv('by=affiliate');
     expect(header).toEqual(expect.arrayContaining(['affiliate', 'parent', 'team_orders', 'team_revenue_EUR']));
   });
+
+  it('by=affiliate leaves every team cell empty in the no-affiliate row and the totals, in CSV and XLSX', async () => {
+    await sales();
+    await postback(t, { order: 'S2', vid: 'visitor-ana1', type: 'signup' });
+    const [header, ...lines] = await csv('by=affiliate');
+    expect(header).toEqual(expect.arrayContaining(['team_orders', 'team_revenue_EUR', 'team_conversions_signup']));
+    const team = header!.flatMap((h, i) => (h.startsWith('team_') ? [i] : []));
+    const teamCells = (line: unknown[]) => team.map((i) => line[i] ?? '');
+    const line = (key: string) => lines.find((l) => l[0] === key)!;
+    expect(Object.fromEntries(team.map((i) => [header![i], line('mia')[i]]))).toMatchObject({ team_orders: '1', team_revenue_EUR: '91.00', team_conversions_signup: '1' });
+    for (const key of ['', 'Total']) expect(teamCells(line(key)), key).toEqual(team.map(() => ''));
+    const { rows } = await xlsx('by=affiliate');
+    for (const key of ['', 'Total']) expect(teamCells(rows.find((r) => (r[0] ?? '') === key)!), key).toEqual(team.map(() => ''));
+  });
 });
 
 describe('XLSX export', () => {
