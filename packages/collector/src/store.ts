@@ -226,6 +226,8 @@ export interface Store {
    * Returns a function that stops telling.
    */
   watchSites?(listener: SiteListener): () => void;
+  /** Resolves once the database answers, or rejects by `timeoutMs` (health checks). Absent: any read serves. */
+  ping?(timeoutMs: number): Promise<void>;
 
   /** Waits for queued writes, then closes. */
   close(): Promise<void>;

@@ -36,7 +36,20 @@ export interface PgPoolOptions {
   schema?: string | null;
   /** Connections per process. Default 10. */
   max?: number;
+  /** Connecting, or waiting for a free pooled connection, gives up after this. Default 5 s. */
+  connectTimeoutMs?: number;
+  /**
+   * The server cancels a statement after this, and the client gives up one second later (a
+   * server that does not answer at all). 0: no limit. Default 5 s; reports and other long
+   * reads set their own (PgStoreOptions.longReadTimeoutMs).
+   */
+  statementTimeoutMs?: number;
 }
+
+export const CONNECT_TIMEOUT_MS = 5_000;
+export const STATEMENT_TIMEOUT_MS = 5_000;
+/** How much longer than the server's statement limit the client waits for an answer. */
+export const ANSWER_GRACE_MS = 1_000;
 
 /** How to reach the database and its schema: for the pool and for connections of their own. */
 export function connectionConfig(options: PgPoolOptions, name = 'linktrail-collector'): pg.ClientConfig {
@@ -50,7 +63,18 @@ export function connectionConfig(options: PgPoolOptions, name = 'linktrail-colle
 }
 
 export function openPgPool(options: PgPoolOptions): PgPool {
-  const pool = new pg.Pool({ ...connectionConfig(options), max: options.max ?? 10 });
+  const statement = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    ...connectionConfig(options),
+    max: options.max ?? 10,
+    // Without these a server that stops answering (frozen, cut off) holds every request forever.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    statement_timeout: statement || undefined,
+    query_timeout: statement ? statement + ANSWER_GRACE_MS : undefined,
+    // A collector that stops mid-transaction must not hold its visitors' locks for long.
+    idle_in_transaction_session_timeout: 30_000,
+    keepAlive: true,
+  });
   // An idle client losing its connection (server restart) must not crash the process;
   // the pool drops it and the next query opens a fresh one.
   pool.on('error', () => {});

@@ -7,7 +7,7 @@ import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
-import { connectionConfig, openPgPool, toPgPlaceholders, type PgPool, type PgPoolOptions } from './pg-pool.js';
+import { ANSWER_GRACE_MS, connectionConfig, openPgPool, toPgPlaceholders, type PgClient, type PgPool, type PgPoolOptions } from './pg-pool.js';
 import { createSiteWatch } from './pg-site-watch.js';
 import { createRollupFolder } from './pg-folder.js';
 import { appendPending, liveRollup } from './pg-rollups.js';
@@ -43,6 +43,20 @@ export interface PgStoreOptions extends PgPoolOptions {
   foldDelayMs?: number;
   /** Where a failed rollup fold is reported (its changes stay pending). Default: stderr. */
   onFoldError?: (error: unknown) => void;
+  /** The statement limit of reports and other reads that may rightly take long (start-up's). Default 60 s. */
+  longReadTimeoutMs?: number;
+}
+
+/** A server-reported SQL error: the connection itself is fine. */
+const isSqlError = (error: unknown): boolean => /^[0-9A-Z]{5}$/.test((error as { code?: string } | null)?.code ?? '');
+
+/** Rejects with a timeout (ETIMEDOUT) unless `work` settles within `ms`. */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what}: no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 const logFoldError = (error: unknown) =>
@@ -50,13 +64,15 @@ const logFoldError = (error: unknown) =>
 
 /** Connects, applies pending migrations (under a lock), and returns the store. */
 export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
-  const pool = openPgPool(options);
+  // Migrations may rightly take long (a backfill): on a connection without a statement limit.
+  const migrating = openPgPool({ ...options, max: 1, statementTimeoutMs: 0 });
   try {
-    await migratePg(pool);
-  } catch (error) {
-    await pool.end();
-    throw error;
+    await migratePg(migrating);
+  } finally {
+    await migrating.end();
   }
+  const pool = openPgPool(options);
+  const longRead = options.longReadTimeoutMs ?? 60_000;
   const folder = createRollupFolder(pool, { delayMs: options.foldDelayMs, onError: options.onFoldError ?? logFoldError });
   const batcher = createPgBatcher<BatchContext>(pool, {
     lock: async (c, keys) => ({ lastSeen: await lockAll(c, keys), rollup: new RollupBatch(), pending: false }),
@@ -72,6 +88,28 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
   const sites = createSiteWatch({ client: connectionConfig(options, 'linktrail-site-changes') });
 
   const rows = async (text: string, params: unknown[] = []): Promise<Row[]> => (await pool.query(text, params)).rows;
+
+  /** Runs `work` in a read-only transaction whose statements may take up to longReadTimeoutMs. */
+  async function reading<T>(work: (run: (text: string, params: unknown[]) => Promise<Row[]>) => Promise<T>, isolation = ''): Promise<T> {
+    const client: PgClient = await pool.connect();
+    let broken: unknown = undefined;
+    try {
+      await client.query(`BEGIN${isolation} READ ONLY`);
+      await client.query("SELECT set_config('statement_timeout', $1, true)", [String(longRead)]);
+      const run = async (text: string, params: unknown[]) =>
+        (await client.query({ text, values: params, query_timeout: longRead + ANSWER_GRACE_MS } as { text: string; values: unknown[] })).rows;
+      const result = await work(run);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that did not answer is dropped, not handed to the next request.
+      if (isSqlError(error)) await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
+      else broken = error;
+      throw error;
+    } finally {
+      client.release(broken as Error | undefined);
+    }
+  }
   const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];
   /** A write of one statement; resolves with the number of rows it changed. */
   const write = (text: string, params: unknown[]) =>
@@ -171,12 +209,14 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
     },
 
     async recentVisitors(sinceTs) {
-      const r = await rows('SELECT site_id, vid, MAX(ts) AS ts FROM hits WHERE ts >= $1 GROUP BY site_id, vid', [sinceTs]);
+      // Every visitor of the last 30 minutes, at start-up: a long read on a busy database.
+      const r = await reading((run) => run('SELECT site_id, vid, MAX(ts) AS ts FROM hits WHERE ts >= $1 GROUP BY site_id, vid', [sinceTs]));
       return r.map((v) => ({ siteId: String(v.site_id), vid: String(v.vid), ts: Number(v.ts) }));
     },
 
     async hitTimes(siteId, vids, from, to) {
-      const r = await rows('SELECT vid, ts FROM hits WHERE ts >= $1 AND ts <= $2 AND site_id = $3 AND vid = ANY($4::text[])', [from, to, siteId, vids]);
+      // Read by the time index: every site's hits of the window pass by.
+      const r = await reading((run) => run('SELECT vid, ts FROM hits WHERE ts >= $1 AND ts <= $2 AND site_id = $3 AND vid = ANY($4::text[])', [from, to, siteId, vids]));
       return r.map((h) => ({ vid: String(h.vid), ts: Number(h.ts) }));
     },
 
@@ -208,10 +248,8 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
     async report(siteId, query) {
       const parts = reportParts(siteId, query, pgDialect);
       // One snapshot for all the queries, so rows and totals always agree.
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const run = async (s: Sql) => (await client.query(toPgPlaceholders(s.text), s.params)).rows as ResultRow[];
+      return reading(async (read) => {
+        const run = async (s: Sql) => (await read(toPgPlaceholders(s.text), s.params)) as ResultRow[];
         const results = [];
         for (const q of parts) {
           results.push({
@@ -224,17 +262,15 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
             visitors: q.visitors ? Number((await run(q.visitors))[0]?.visitors ?? 0) : null,
           });
         }
-        await client.query('COMMIT');
         return mergeReport(query.dims, combineParts(results));
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      }, ' ISOLATION LEVEL REPEATABLE READ');
     },
 
     foldRollups: () => folder.flush(),
+
+    async ping(timeoutMs) {
+      await within(pool.query({ text: 'SELECT 1', query_timeout: timeoutMs } as { text: string }), timeoutMs, 'PostgreSQL');
+    },
 
     watchSites: (listener) => sites.watch(listener),
 
