@@ -5,7 +5,7 @@
 // unknown query parameter of the API (`?evnt=gala` would otherwise answer for the whole site);
 // the public routes drop theirs, since platforms append their own to a pixel's URL.
 import { Ajv, type ErrorObject, type Options } from 'ajv';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 
 const common: Options = { useDefaults: true, removeAdditional: true, allErrors: false, allowUnionTypes: true, addUsedSchema: false };
 
@@ -30,7 +30,20 @@ export const isHttpUrl = (s: string): boolean => {
   return protocol === 'http:' || protocol === 'https:';
 };
 
+/**
+ * Fastify's wording (`querystring/format must be equal to one of the allowed values`), with
+ * the allowed values named (`: json, csv, xlsx`): the 400 says how to put the request right.
+ */
+export function schemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const line = (e: FastifySchemaValidationError) => {
+    const allowed = e.keyword === 'enum' && Array.isArray(e.params.allowedValues) ? `: ${e.params.allowedValues.join(', ')}` : '';
+    return `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}${allowed}`;
+  };
+  return new Error(errors.map(line).join(', '));
+}
+
 export function installValidators(app: FastifyInstance): void {
+  app.setSchemaErrorFormatter(schemaErrors);
   const text = new Ajv({ ...common, coerceTypes: 'array' });
   const api = new Ajv({ ...common, coerceTypes: 'array', removeAdditional: false });
   const json = new Ajv({ ...common, coerceTypes: false, removeAdditional: false });

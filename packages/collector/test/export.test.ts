@@ -212,9 +212,12 @@ describe('export requests', () => {
     }
   });
 
-  it('an unknown format is a 400 naming format', async () => {
-    const res = await download('by=code&format=pdf');
-    expect(res.statusCode).toBe(400);
-    expect(json(res).message).toMatch(/format/);
+  it('an unknown format is a 400 naming format and the formats there are, for a promoter too', async () => {
+    const invite = await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: t.auth, payload: { affiliate: 'mia' } });
+    const promoter = { authorization: `Bearer ${json(invite).token}` };
+    for (const res of [await download('by=code&format=pdf'), await t.app.inject({ method: 'GET', url: '/api/me/report?by=code&format=XLSX', headers: promoter })]) {
+      expect(res.statusCode).toBe(400);
+      expect(json(res)).toEqual({ error: 'invalid_request', message: 'querystring/format must be equal to one of the allowed values: json, csv, xlsx' });
+    }
   });
 });
