@@ -261,6 +261,15 @@ describe('a shortlink and a pixel, with no script in between', () => {
     expect(a.link).toMatchObject({ code: 'mia', cid: new URL(res.headers.location as string).searchParams.get('lt_cid') });
   });
 
+  it('a script conversion with no pageview since the shortlink keeps the provisional id, and finds the click', async () => {
+    const cookie = (await follow()).cookies.find((c) => c.name === 'lt_vid')!;
+    // The confirmation page runs the script (its own id), the event page in between did not.
+    const res = await pageview(t, { kind: 'conversion', order: 'o2', value: '45.00', vid: 'script-own-visitor-2' }, { cookie: `lt_vid=${cookie.value}` });
+    expect(res.statusCode).toBe(204);
+    const a = json(await t.app.inject({ method: 'GET', url: '/api/sites/acme/conversions/o2', headers: t.auth })).attribution;
+    expect(a.link).toMatchObject({ code: 'mia' });
+  });
+
   it('a preview fetcher gets no cookie', async () => {
     const res = await follow({ 'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' });
     expect(res.cookies.find((c) => c.name === 'lt_vid')).toBeUndefined();
