@@ -41,6 +41,41 @@ export function refuseEncoded(request: FastifyRequest): void {
   }
 }
 
+/** Marks errors that came out of the database client (PostgreSQL store), for databaseUnavailable. */
+export const FROM_DATABASE = Symbol.for('linktrail.fromDatabase');
+
+/** What the client can't reach the database with: the network's words, pg's and pg-pool's. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const LOST = /^(Connection terminated|Connection ended|Client has encountered a connection error|Cannot use a pool after calling end)/;
+const LATE = /^(timeout exceeded when trying to connect|Query read timeout)/;
+
+/**
+ * Why the database can't serve the request now, in words for the client (no address or
+ * detail), or null when the error is something else. Server states: connection exceptions
+ * (08…), shutting down or starting (57P01-03), no free connection (53300), a statement past
+ * its limit (57014). Connection failures (refused, reset, lost, timed out) count when they
+ * came out of the database client (FROM_DATABASE).
+ */
+export function databaseUnavailable(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const code = (error as { code?: unknown }).code;
+  const message = (error as { message?: unknown }).message;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    if (code.startsWith('08')) return 'the connection to the database failed';
+    if (code === '57P01' || code === '57P02' || code === '57P03') return 'the database is restarting';
+    if (code === '53300') return 'the database has no free connection';
+    if (code === '57014') return 'the database did not answer in time';
+    return null;
+  }
+  if (!(FROM_DATABASE in error)) return null;
+  if (code === 'ETIMEDOUT' || (typeof message === 'string' && LATE.test(message))) return 'the database did not answer in time';
+  if ((typeof code === 'string' && UNREACHABLE.has(code)) || (typeof message === 'string' && LOST.test(message))) return 'the database is unreachable';
+  return null;
+}
+
+/** Seconds a client is asked to wait before trying again when the database is unavailable. */
+export const RETRY_AFTER_S = 5;
+
 export const badRequest = (message: string, code = 'invalid_request') => new HttpError(400, code, message);
 export const notFound = (message: string) => new HttpError(404, 'not_found', message);
 export const conflict = (message: string) => new HttpError(409, 'conflict', message);
@@ -106,10 +141,18 @@ export function clientErrorHandler(error: Error & { code?: string; reason?: stri
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    let status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     let code = 'internal';
     let message = 'internal error';
-    if (status >= 500) {
+    const unavailable = status >= 500 && !(error instanceof HttpError) ? databaseUnavailable(error) : null;
+    if (unavailable) {
+      // Nothing was acknowledged: the client may send it again (a hit, an order: once only).
+      request.log.error({ req: request, err: error }, 'request failed: database unavailable');
+      status = 503;
+      code = 'database_unavailable';
+      message = `${unavailable}; try again shortly`;
+      reply.header('retry-after', String(RETRY_AFTER_S));
+    } else if (status >= 500) {
       request.log.error({ req: request, err: error }, 'request failed');
     } else {
       code =

@@ -78,6 +78,9 @@ export function openPgPool(options: PgPoolOptions): PgPool {
   // An idle client losing its connection (server restart) must not crash the process;
   // the pool drops it and the next query opens a fresh one.
   pool.on('error', () => {});
+  // Nor one that is checked out between two queries (the pool listens only while it is idle):
+  // its next query fails, and whoever holds it drops it (pg-batcher.ts, pg-store.ts).
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

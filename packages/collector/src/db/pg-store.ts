@@ -2,6 +2,7 @@
 // same report SQL (report.ts, `?` rewritten to `$n`) and same answers as the SQLite store.
 // Reads go straight to the pool; writes go through the group-commit batcher (pg-batcher.ts).
 import { orderListQuery, toOrderSummary } from '../order-list.js';
+import { FROM_DATABASE } from '../errors.js';
 import { combineParts, mergeReport, reportParts, type Dialect, type ResultRow, type Sql } from '../report.js';
 import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
@@ -45,6 +46,26 @@ export interface PgStoreOptions extends PgPoolOptions {
   onFoldError?: (error: unknown) => void;
   /** The statement limit of reports and other reads that may rightly take long (start-up's). Default 60 s. */
   longReadTimeoutMs?: number;
+}
+
+/**
+ * The store with every error it rejects with marked as the database's, so that the app answers
+ * a lost or unreachable database with 503 (errors.ts databaseUnavailable), and only that.
+ */
+function markingErrors<T extends object>(store: T): T {
+  const mark = (error: unknown): never => {
+    if (typeof error === 'object' && error !== null && !(FROM_DATABASE in error)) Object.defineProperty(error, FROM_DATABASE, { value: true });
+    throw error;
+  };
+  const methods = store as Record<string, unknown>;
+  for (const [key, value] of Object.entries(methods)) {
+    if (typeof value !== 'function') continue;
+    methods[key] = (...args: unknown[]) => {
+      const result: unknown = value(...args);
+      return result instanceof Promise ? result.catch(mark) : result;
+    };
+  }
+  return store;
 }
 
 /** A server-reported SQL error: the connection itself is fine. */
@@ -125,7 +146,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
     }
   }
 
-  return {
+  return markingErrors({
     kind: 'postgres',
     pool,
 
@@ -282,5 +303,5 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
       await sites.close();
       await pool.end();
     },
-  };
+  });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Ctx } from '../context.js';
+import { databaseUnavailable, FROM_DATABASE, RETRY_AFTER_S } from '../errors.js';
 import type { Store } from '../store.js';
 
 /** How long /healthz waits for the database: a load balancer's check must not hang. */
@@ -21,7 +22,7 @@ async function checkDatabase(store: Store, ms: number): Promise<void> {
   if (store.ping) return store.ping(ms);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT', [FROM_DATABASE]: true })), ms);
   });
   try {
     await Promise.race([store.getSetting('cookie_secret'), late]);
@@ -38,9 +39,8 @@ export function healthRoutes(app: FastifyInstance, ctx: Ctx): void {
       return { ok: true, store: ctx.store.kind };
     } catch (error) {
       request.log.warn({ err: error }, 'health check: the database did not answer');
-      const late = (error as { code?: string } | null)?.code === 'ETIMEDOUT' || /timeout/i.test((error as Error)?.message ?? '');
-      const message = late ? `the database did not answer within ${HEALTH_TIMEOUT_MS / 1000} s` : 'the database is unreachable';
-      return reply.code(503).header('retry-after', '5').send({ ok: false, store: ctx.store.kind, error: 'database_unavailable', message });
+      const message = databaseUnavailable(error) ?? 'the database is unreachable';
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send({ ok: false, store: ctx.store.kind, error: 'database_unavailable', message });
     }
   });
 }

@@ -1,0 +1,75 @@
+// A database that can't serve a request now (shutting down, connection lost or refused, too
+// slow) is a 503 database_unavailable with Retry-After, never a bare 500; pixels still answer
+// their GIF. Other failures stay 500 internal.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FROM_DATABASE } from '../src/errors.js';
+import { BROWSER_UA, EVENT_URL, setup, type TestApp } from './helper.js';
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const fail = (message: string, code: string, fromDatabase = true) =>
+  Object.assign(new Error(message), { code }, fromDatabase ? { [FROM_DATABASE]: true } : {});
+
+/** Makes the store's `method` throw `error` from now on. */
+function breakStore(app: TestApp, method: 'getSite' | 'report' | 'recordHits', error: Error) {
+  const store = app.app.ctx.store as unknown as Record<string, unknown>;
+  store[method] = async () => {
+    throw error;
+  };
+}
+
+describe('the database unavailable', () => {
+  it('a database shutting down answers 503 database_unavailable with Retry-After, on the API and public routes', async () => {
+    t = await setup();
+    t.app.ctx.sites.forget('acme');
+    breakStore(t, 'getSite', fail('terminating connection due to administrator command', '57P01', false));
+    breakStore(t, 'report', fail('terminating connection due to administrator command', '57P01', false));
+
+    const hit = await t.app.inject({
+      method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+      payload: JSON.stringify({ site: 'acme', vid: 'visitor-0123456789ab', url: EVENT_URL }),
+    });
+    expect(hit.statusCode).toBe(503);
+    expect(hit.headers['retry-after']).toBe('5');
+    expect(hit.json()).toEqual({ error: 'database_unavailable', message: 'the database is restarting; try again shortly' });
+
+    const pixel = await t.app.inject({ method: 'GET', url: '/p.gif?site=acme&order=A1&value=10.00', headers: { 'user-agent': BROWSER_UA } });
+    expect(pixel.statusCode).toBe(503);
+    expect(pixel.headers['content-type']).toBe('image/gif');
+    expect(pixel.headers['retry-after']).toBe('5');
+    expect(pixel.headers['x-linktrail-error']).toBe('the database is restarting; try again shortly');
+
+    const report = await t.app.inject({ method: 'GET', url: '/api/sites/acme/report?by=channel', headers: t.auth });
+    expect([report.statusCode, report.json().error]).toEqual([503, 'database_unavailable']);
+  });
+
+  it('a connection the database client lost or could not open is a 503; the same error from elsewhere stays a 500', async () => {
+    t = await setup();
+    const collect = () =>
+      t!.app.inject({
+        method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+        payload: JSON.stringify({ site: 'acme', vid: 'visitor-0123456789ab', url: EVENT_URL }),
+      });
+    const cases: Array<[Error, number, string]> = [
+      [fail('connect ECONNREFUSED 10.0.0.5:5432', 'ECONNREFUSED'), 503, 'the database is unreachable; try again shortly'],
+      [fail('Connection terminated unexpectedly', ''), 503, 'the database is unreachable; try again shortly'],
+      [fail('timeout exceeded when trying to connect', ''), 503, 'the database did not answer in time; try again shortly'],
+      [fail('Query read timeout', ''), 503, 'the database did not answer in time; try again shortly'],
+      [fail('could not receive data from server', '08006', false), 503, 'the connection to the database failed; try again shortly'],
+      [fail('canceling statement due to statement timeout', '57014', false), 503, 'the database did not answer in time; try again shortly'],
+      [fail('sorry, too many clients already', '53300', false), 503, 'the database has no free connection; try again shortly'],
+      [fail('connect ECONNREFUSED 10.0.0.5:25', 'ECONNREFUSED', false), 500, 'internal error'],
+      [fail('duplicate key value violates unique constraint', '23505', false), 500, 'internal error'],
+    ];
+    for (const [error, status, message] of cases) {
+      breakStore(t, 'recordHits', error);
+      const res = await collect();
+      expect([error.message, res.statusCode, res.json().message]).toEqual([error.message, status, message]);
+      expect(res.headers['retry-after']).toBe(status === 503 ? '5' : undefined);
+    }
+  });
+});
