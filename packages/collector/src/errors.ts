@@ -47,7 +47,7 @@ export const FROM_DATABASE = Symbol.for('linktrail.fromDatabase');
 /** What the client can't reach the database with: the network's words, pg's and pg-pool's. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 const LOST = /^(Connection terminated|Connection ended|Client has encountered a connection error|Cannot use a pool after calling end)/;
-const LATE = /^(timeout exceeded when trying to connect|Query read timeout)/;
+const LATE = /^(timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout)/;
 
 /**
  * Why the database can't serve the request now, in words for the client (no address or

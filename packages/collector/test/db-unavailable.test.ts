@@ -59,6 +59,7 @@ describe('the database unavailable', () => {
       [fail('Connection terminated unexpectedly', ''), 503, 'the database is unreachable; try again shortly'],
       [fail('timeout exceeded when trying to connect', ''), 503, 'the database did not answer in time; try again shortly'],
       [fail('Query read timeout', ''), 503, 'the database did not answer in time; try again shortly'],
+      [fail('Connection terminated due to connection timeout', ''), 503, 'the database did not answer in time; try again shortly'],
       [fail('could not receive data from server', '08006', false), 503, 'the connection to the database failed; try again shortly'],
       [fail('canceling statement due to statement timeout', '57014', false), 503, 'the database did not answer in time; try again shortly'],
       [fail('sorry, too many clients already', '53300', false), 503, 'the database has no free connection; try again shortly'],
