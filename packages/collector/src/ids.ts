@@ -34,21 +34,6 @@ export function touchCidTime(cid: string): number | null {
 /** A visit's click id that only `visit_cids` leads back to (one that carries no time). */
 export const cidNeedsKey = (cid: string | null): cid is string => cid !== null && touchCidTime(cid) === null;
 
-/**
- * A visitor id the collector gives a shortlink's follower who has no lt_vid cookie yet (96
- * random bits behind "rd-"), so that a pixel on a same-site confirmation page finds the click
- * without the script. It is provisional: the script's own id replaces it in the cookie on the
- * first hit (visitor-cookie.ts visitorOf), and the click's landing takes the click over, as
- * one with no visitor is, not as "someone else's link shared on" (a collector on another site
- * never sees the cookie, so there the landing comes with the script's id alone).
- */
-export const redirectVid = (): string => `rd-${randomId(12)}`;
-export const isRedirectVid = (vid: string): boolean => vid.startsWith('rd-');
-
-/** Whether a landing on a click's cid is someone else's: the click has a visitor of its own. */
-export const othersClick = (clickVid: string | null, landingVid: string): boolean =>
-  clickVid !== null && clickVid !== landingVid && !isRedirectVid(clickVid);
-
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Tokens are stored hashed; a leaked database does not leak access. */

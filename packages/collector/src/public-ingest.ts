@@ -199,7 +199,7 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
     const b = body as { site: string; kind?: 'pageview' | 'conversion' } & Partial<HitInput> & Partial<ConversionInput>;
     const site = await siteOf(b.site);
     if (site.honorGpc && r.client.gpc) return { status: 200, verdict: null };
-    const visitor = visitorOf(cookies, r.client.cookie, b.vid, b.kind !== 'conversion');
+    const visitor = visitorOf(cookies, r.client.cookie, b.vid);
     // Changed in place: a key added to the spread below cost ~3 µs a pageview (measured).
     if (b.event !== undefined) b.event = scriptEvent(b.event);
     if (b.param !== undefined) b.param = scriptParam(b.param);

@@ -5,7 +5,6 @@
 // only copies the value into Set-Cookie.
 import { Signer } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isRedirectVid } from './ids.js';
 
 export const VID_COOKIE = 'lt_vid';
 const MAX_AGE_S = 390 * 24 * 3600; // 13 months, the usual ceiling for audience cookies
@@ -30,14 +29,11 @@ export function vidCookie(secret: string): VidCookie {
 /**
  * The visitor of a request: the signed cookie's id when it holds (it outlives script cookies
  * capped by the browser), else `fallback`; with the cookie value to answer: the one that came,
- * re-sent as is, or a newly signed one. An id a shortlink gave (ids.ts redirectVid) is
- * provisional: a pageview's own id (`adopt`), once one comes, replaces it in the cookie, and
- * the landing takes the click over. A conversion keeps it: with no pageview between the
- * shortlink and the order (no script on the event page), it is what leads to the click.
+ * re-sent as is, or a newly signed one.
  */
-export function visitorOf(cookies: VidCookie, raw: string | null, fallback: string | null | undefined, adopt = false): { vid: string; cookie: string } | null {
+export function visitorOf(cookies: VidCookie, raw: string | null, fallback: string | null | undefined): { vid: string; cookie: string } | null {
   const known = cookies.read(raw);
-  if (known && !(adopt && fallback && isRedirectVid(known))) return { vid: known, cookie: raw! };
+  if (known) return { vid: known, cookie: raw! };
   return fallback ? { vid: fallback, cookie: cookies.sign(fallback) } : null;
 }
 

@@ -10,7 +10,7 @@ import type { ClickRecord, ConversionRecord, HitRecord, OrderStatus, StoredConve
 import type { PgClient } from './pg-pool.js';
 import { appendPendingSql, NO_PENDING, pendingValues } from './pg-rollups.js';
 import { hitLock, lockVisitorsOnly, orderLock, planVisits, visitorLock, type LastSeen, type VisitPlan } from './pg-visitors.js';
-import { cidNeedsKey, othersClick, randomId, touchCidTime } from '../ids.js';
+import { cidNeedsKey, randomId, touchCidTime } from '../ids.js';
 import { CANDIDATE_LIMIT, countOrderRow, landedClick, newlyStored, str, toClickCandidate, toConversion, toItem, toVisitCandidate } from './rows.js';
 
 /** What every job of a batch transaction shares: its visitors' last hit times, its rollup changes. */
@@ -157,7 +157,7 @@ async function writeLandingClick(c: PgClient, h: HitRecord, rollup: BatchContext
   const known = (
     await c.query('SELECT vid, kind, ts, code, event, channel, source FROM clicks WHERE site_id = $1 AND cid = $2 FOR UPDATE', [h.siteId, h.cid])
   ).rows[0];
-  if (known && othersClick(str(known.vid), h.vid)) {
+  if (known && known.vid !== null && known.vid !== h.vid) {
     h.cid = randomId(12);
     return writeLandingClick(c, h, rollup);
   }

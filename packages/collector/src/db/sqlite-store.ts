@@ -7,7 +7,7 @@ import { ORDER_COUNTS, ROLLUPS, RollupBatch, TRAFFIC_COUNTS, type RollupFacts } 
 import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Conflict, HitRecord, Store } from '../store.js';
 import type { Durability } from '../config.js';
-import { cidNeedsKey, othersClick, randomId } from '../ids.js';
+import { cidNeedsKey, randomId } from '../ids.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 import { landedClick, str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
@@ -140,7 +140,7 @@ export function createSqliteStore(
       if (!get('SELECT 1 FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid)) insertClick('preview');
     } else if (h.code && h.cid && h.nav === null) {
       let known = get('SELECT vid, kind, ts, code, event, channel, source FROM clicks WHERE site_id = ? AND cid = ?', h.siteId, h.cid);
-      if (known && othersClick(str(known.vid), h.vid)) {
+      if (known && known.vid !== null && known.vid !== h.vid) {
         // Someone else's landing URL, shared on: a click of this visitor's own, never theirs.
         h.cid = randomId(12);
         known = undefined;

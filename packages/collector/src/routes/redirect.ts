@@ -5,11 +5,11 @@ import { isAutomatedRequest } from '../bots.js';
 import type { Ctx } from '../context.js';
 import { HttpError, notFound } from '../errors.js';
 import { gpcOptOut } from '../gpc.js';
-import { randomId, redirectVid } from '../ids.js';
+import { randomId } from '../ids.js';
 import { codeSlug, slug } from '../schemas/common.js';
 import type { Code, Site } from '../store.js';
 import { isHttpUrl } from '../validation.js';
-import { rawVid, sendVid } from '../visitor-cookie.js';
+import { rawVid } from '../visitor-cookie.js';
 
 /**
  * Where a code's link goes: its target, else its event's page, else the site. A URL stored
@@ -43,21 +43,16 @@ export function redirectRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (gpcOptOut(site, request)) return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name }), 302);
     const cid = randomId(12);
     const preview = request.method === 'HEAD' || isAutomatedRequest(request.headers);
-    // The follower's lt_vid, or a new one (SPEC §4: the collector's own cookie), so a same-site
-    // pixel credits the click even where no script runs on the way to the order.
-    const known = ctx.cookies.read(rawVid(request));
-    const vid = known ?? (preview ? null : redirectVid());
     const click = {
       siteId: site.id,
       cid,
       ts: ctx.now(),
-      vid,
+      vid: ctx.cookies.read(rawVid(request)),
       code: name,
       event: found.code.event,
       kind: preview ? ('preview' as const) : ('click' as const),
     };
     await ctx.ingest.run({ kind: 'click', click });
-    if (vid && !known) sendVid(request, reply, ctx.cookies.sign(vid));
     return reply.header('cache-control', 'no-store').redirect(withParams(target, { affiliate: name, lt_cid: cid }), 302);
   }
 
