@@ -50,6 +50,15 @@ const LOST = /^(Connection terminated|Connection ended|Client has encountered a 
 const LATE = /^(timeout exceeded when trying to connect|Query read timeout|Connection terminated due to connection timeout)/;
 
 /**
+ * A server-reported SQL error (a SQLSTATE): the connection itself is fine and the transaction
+ * can be rolled back. EPIPE is five capitals too, but a broken connection.
+ */
+export const isSqlError = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !UNREACHABLE.has(code);
+};
+
+/**
  * Why the database can't serve the request now, in words for the client (no address or
  * detail), or null when the error is something else. Server states: connection exceptions
  * (08…), shutting down or starting (57P01-03), no free connection (53300), a statement past
@@ -60,7 +69,7 @@ export function databaseUnavailable(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
   const code = (error as { code?: unknown }).code;
   const message = (error as { message?: unknown }).message;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+  if (typeof code === 'string' && isSqlError(error)) {
     if (code.startsWith('08')) return 'the connection to the database failed';
     if (code === '57P01' || code === '57P02' || code === '57P03') return 'the database is restarting';
     if (code === '53300') return 'the database has no free connection';

@@ -57,6 +57,8 @@ describe('the database unavailable', () => {
     const cases: Array<[Error, number, string]> = [
       [fail('connect ECONNREFUSED 10.0.0.5:5432', 'ECONNREFUSED'), 503, 'the database is unreachable; try again shortly'],
       [fail('Connection terminated unexpectedly', ''), 503, 'the database is unreachable; try again shortly'],
+      // Five capitals like a SQLSTATE, but a broken pipe.
+      [fail('write EPIPE', 'EPIPE'), 503, 'the database is unreachable; try again shortly'],
       [fail('timeout exceeded when trying to connect', ''), 503, 'the database did not answer in time; try again shortly'],
       [fail('Query read timeout', ''), 503, 'the database did not answer in time; try again shortly'],
       [fail('Connection terminated due to connection timeout', ''), 503, 'the database did not answer in time; try again shortly'],

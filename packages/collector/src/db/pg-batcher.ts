@@ -12,6 +12,7 @@
 // when a job fails, the batch rolls back and its jobs run again, each in its own transaction,
 // so one bad job fails alone and the others commit.
 import type { PgClient, PgPool } from './pg-pool.js';
+import { isSqlError } from '../errors.js';
 
 export type PgJob<T, L> = (client: PgClient, locked: L) => Promise<T>;
 
@@ -53,8 +54,6 @@ export interface PgBatcherOptions<L> {
 // Deadlock or serialization failure: the same work succeeds when run again.
 const RETRYABLE = new Set(['40P01', '40001']);
 const sqlState = (error: unknown): string | undefined => (error as { code?: string } | null)?.code;
-/** A server-reported SQL error (not a broken connection): the batch's work was rolled back. */
-const isSqlError = (error: unknown): boolean => /^[0-9A-Z]{5}$/.test(sqlState(error) ?? '');
 
 export function createPgBatcher<L>(pool: PgPool, options: PgBatcherOptions<L>): PgBatcher<L> {
   const maxBatch = options.maxBatch ?? 500;

@@ -2,7 +2,7 @@
 // same report SQL (report.ts, `?` rewritten to `$n`) and same answers as the SQLite store.
 // Reads go straight to the pool; writes go through the group-commit batcher (pg-batcher.ts).
 import { orderListQuery, toOrderSummary } from '../order-list.js';
-import { FROM_DATABASE } from '../errors.js';
+import { FROM_DATABASE, isSqlError } from '../errors.js';
 import { combineParts, mergeReport, reportParts, type Dialect, type ResultRow, type Sql } from '../report.js';
 import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
@@ -68,8 +68,6 @@ function markingErrors<T extends object>(store: T): T {
   return store;
 }
 
-/** A server-reported SQL error: the connection itself is fine. */
-const isSqlError = (error: unknown): boolean => /^[0-9A-Z]{5}$/.test((error as { code?: string } | null)?.code ?? '');
 
 /** Rejects with a timeout (ETIMEDOUT) unless `work` settles within `ms`. */
 function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
