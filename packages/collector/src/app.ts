@@ -139,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.demoDir) demoRoutes(app, ctx, options.demoDir);
 
   app.addHook('onClose', async () => {
+    cache.close();
     await ingest.close();
     if (options.closeStore !== false) await store.close();
   });

@@ -42,7 +42,7 @@ export interface SiteCacheOptions {
  * each, and a site created by another process is known within that second at worst. One read
  * serves every request for a site that comes in meanwhile.
  */
-export function createSiteCache(store: Store, options: SiteCacheOptions = {}): SiteCache {
+export function createSiteCache(store: Store, options: SiteCacheOptions = {}): SiteCache & { close(): void } {
   const ttlMs = options.ttlMs ?? 30_000;
   const unheardTtlMs = options.unheardTtlMs ?? 1_000;
   const missingTtlMs = options.missingTtlMs ?? 1_000;
@@ -57,7 +57,7 @@ export function createSiteCache(store: Store, options: SiteCacheOptions = {}): S
     entries.delete(id);
     loading.delete(id);
   };
-  store.watchSites?.({
+  const unwatch = store.watchSites?.({
     changed: forget,
     listening(up) {
       // Up: changes made while not listening were missed. Down: what is kept would be kept too long.
@@ -90,5 +90,7 @@ export function createSiteCache(store: Store, options: SiteCacheOptions = {}): S
       return read;
     },
     forget,
+    /** Stops hearing of changes (the store outlives an app built on it in tests). */
+    close: () => unwatch?.(),
   };
 }

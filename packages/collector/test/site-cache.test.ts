@@ -25,7 +25,9 @@ function fakeStore(watched: boolean) {
           watchSites(listener: SiteListener) {
             state.listener = listener;
             listener.listening(false);
-            return () => {};
+            return () => {
+              state.listener = null;
+            };
           },
         }
       : {}),
@@ -36,6 +38,13 @@ function fakeStore(watched: boolean) {
 }
 
 describe('the site cache', () => {
+  it('stops listening when closed', () => {
+    const { state, cache } = fakeStore(true);
+    expect(state.listener).not.toBeNull();
+    cache.close();
+    expect(state.listener).toBeNull();
+  });
+
   it('knows a site created elsewhere within a second, and reads an unknown id at most once a second', async () => {
     const { state, clock, cache } = fakeStore(false);
     // A flood of hits for an id no site has: one read, however many come at once or soon after.

@@ -11,7 +11,7 @@
 // No savepoints (each costs a subtransaction, and over 64 of them slow every snapshot):
 // when a job fails, the batch rolls back and its jobs run again, each in its own transaction,
 // so one bad job fails alone and the others commit.
-import type { PgClient, PgPool } from './pg-pool.js';
+import { afterFailure, type PgClient, type PgPool } from './pg-pool.js';
 import { isSqlError } from '../errors.js';
 
 export type PgJob<T, L> = (client: PgClient, locked: L) => Promise<T>;
@@ -65,7 +65,7 @@ export function createPgBatcher<L>(pool: PgPool, options: PgBatcherOptions<L>): 
 
   async function transaction(jobs: Array<Queued<L>>): Promise<unknown[]> {
     const client = await pool.connect();
-    let broken: unknown = undefined;
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const locked = await options.lock(client, [...new Set(jobs.flatMap((j) => j.locks))]);
@@ -91,11 +91,10 @@ export function createPgBatcher<L>(pool: PgPool, options: PgBatcherOptions<L>): 
       options.afterCommit?.(locked);
       return values;
     } catch (error) {
-      if (isSqlError(error)) await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
-      else broken = error;
+      broken = await afterFailure(client, error);
       throw error;
     } finally {
-      client.release(broken as Error | undefined);
+      client.release(broken);
     }
   }
 

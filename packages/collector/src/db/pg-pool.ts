@@ -1,6 +1,7 @@
 // Opening a PostgreSQL pool the way the store expects it: BIGINT (times, money, counts)
 // read as JavaScript numbers, refusing any that would lose precision, and an optional schema.
 import pg from 'pg';
+import { isSqlError } from '../errors.js';
 
 export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
@@ -82,6 +83,21 @@ export function openPgPool(options: PgPoolOptions): PgPool {
   // its next query fails, and whoever holds it drops it (pg-batcher.ts, pg-store.ts).
   pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
+}
+
+/**
+ * After a transaction failed on `client`: rolled back when the server refused a statement (the
+ * connection is fine), else the connection is broken. What to release the client with: an
+ * error drops it from the pool instead of handing it to the next request.
+ */
+export async function afterFailure(client: PgClient, error: unknown): Promise<Error | undefined> {
+  if (!isSqlError(error)) return error as Error;
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
 }
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;

@@ -2,13 +2,13 @@
 // same report SQL (report.ts, `?` rewritten to `$n`) and same answers as the SQLite store.
 // Reads go straight to the pool; writes go through the group-commit batcher (pg-batcher.ts).
 import { orderListQuery, toOrderSummary } from '../order-list.js';
-import { FROM_DATABASE, isSqlError } from '../errors.js';
+import { FROM_DATABASE } from '../errors.js';
 import { combineParts, mergeReport, reportParts, type Dialect, type ResultRow, type Sql } from '../report.js';
 import { RollupBatch } from '../rollups.js';
 import type { Conflict, Store } from '../store.js';
 import { createPgBatcher, type PgJob } from './pg-batcher.js';
 import { migratePg } from './pg-migrate.js';
-import { ANSWER_GRACE_MS, connectionConfig, openPgPool, toPgPlaceholders, type PgClient, type PgPool, type PgPoolOptions } from './pg-pool.js';
+import { afterFailure, ANSWER_GRACE_MS, connectionConfig, openPgPool, toPgPlaceholders, type PgClient, type PgPool, type PgPoolOptions } from './pg-pool.js';
 import { createSiteWatch } from './pg-site-watch.js';
 import { createRollupFolder } from './pg-folder.js';
 import { appendPending, liveRollup } from './pg-rollups.js';
@@ -111,7 +111,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
   /** Runs `work` in a read-only transaction whose statements may take up to longReadTimeoutMs. */
   async function reading<T>(work: (run: (text: string, params: unknown[]) => Promise<Row[]>) => Promise<T>, isolation = ''): Promise<T> {
     const client: PgClient = await pool.connect();
-    let broken: unknown = undefined;
+    let broken: Error | undefined;
     try {
       await client.query(`BEGIN${isolation} READ ONLY`);
       await client.query("SELECT set_config('statement_timeout', $1, true)", [String(longRead)]);
@@ -122,11 +122,10 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
       return result;
     } catch (error) {
       // A connection that did not answer is dropped, not handed to the next request.
-      if (isSqlError(error)) await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
-      else broken = error;
+      broken = await afterFailure(client, error);
       throw error;
     } finally {
-      client.release(broken as Error | undefined);
+      client.release(broken);
     }
   }
   const one = async (text: string, params: unknown[] = []): Promise<Row | undefined> => (await rows(text, params))[0];
