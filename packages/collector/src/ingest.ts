@@ -214,8 +214,10 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
           before = Math.max(...earlier, own ?? -Infinity);
           if (before === -Infinity) before = null;
         }
+        const held = bot ? undefined : lastSeen.get(visitorKey(site.id, hit.vid));
         const record = prepare(site, hit, ts, bot, before);
         if (!bot) inBatch.set(hit.vid, ts);
+        if (record.touch && record.visit && (isUnsure.has(i) || (held !== undefined && held > ts))) record.late = true;
         return record;
       });
     },

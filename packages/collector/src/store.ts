@@ -75,6 +75,12 @@ export interface HitRecord {
   touch: boolean;
   /** A crawler or headless browser: stored, never a visit or a click. */
   bot: boolean;
+  /**
+   * A backfilled touch with later hits of its visitor stored already: a visit among them within
+   * 30 minutes after it (not a touch) continues it now, and is one no more (SQLite;
+   * PostgreSQL's visitor row tells this, and more, by itself).
+   */
+  late?: true;
 }
 
 /** A shortlink redirect (or a preview fetch of one). */

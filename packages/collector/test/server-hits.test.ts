@@ -54,6 +54,34 @@ describe('server-side hits and the 30-minute visit rule', () => {
     expect((await visitsOf(t, 'visitor-live')).length).toBe(3);
   });
 
+  it('a backfilled touch just before a stored visit that is no touch: one visit, the touch', async () => {
+    t = await setup();
+    const now = t.clock.now;
+    // Stored first: a direct pageview two hours ago (near the map's time), and one five hours ago (past it).
+    await serverHits(t, [{ vid: 'visitor-paid', ts: now - 5 * HOUR }, { vid: 'visitor-paid', ts: now - 2 * HOUR }]);
+    await serverHits(t, [
+      { vid: 'visitor-paid', ts: now - 5 * HOUR - 100_000, path: '?utm_source=google&utm_medium=cpc' },
+      { vid: 'visitor-paid', ts: now - 2 * HOUR - 100_000, path: '?utm_source=google&utm_medium=cpc' },
+    ]);
+    expect(await visitsOf(t, 'visitor-paid')).toEqual([
+      [iso(now - 5 * HOUR - 100_000), 'paid'],
+      [iso(now - 2 * HOUR - 100_000), 'paid'],
+    ]);
+    expect((await t.sql('SELECT COUNT(*) AS n FROM hits WHERE vid = ? AND visit = 1', 'visitor-paid'))[0]!.n).toBe(2);
+    for (const range of ['', `&from=${iso(now - 6 * HOUR)}&to=${iso(now)}`]) {
+      const r = (await t.app.inject({ method: 'GET', url: `/api/sites/acme/report?by=channel${range}`, headers: t.auth })).json();
+      expect(r.rows.map((x: { key: string; visits: number }) => [x.key, x.visits]), range).toEqual([['paid', 2]]);
+    }
+  });
+
+  it('a backfilled hit before a stored touch takes nothing back: a touch always starts a visit', async () => {
+    t = await setup();
+    const now = t.clock.now;
+    await serverHits(t, [{ vid: 'visitor-touch', ts: now - 3 * HOUR, path: '?utm_source=news&utm_medium=email' }]);
+    await serverHits(t, [{ vid: 'visitor-touch', ts: now - 3 * HOUR - 10 * MINUTE, path: '?utm_source=google&utm_medium=cpc' }]);
+    expect((await visitsOf(t, 'visitor-touch')).map((v) => v[1])).toEqual(['paid', 'email']);
+  });
+
   it.skipIf(STORE_KIND === 'postgres')('a backfill that goes on after a restart continues the visit it began', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'linktrail-restart-'));
     try {

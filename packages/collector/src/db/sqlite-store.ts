@@ -8,6 +8,7 @@ import { hashVisitor, sketchAdd } from '../sketch.js';
 import type { Conflict, HitRecord, Store } from '../store.js';
 import type { Durability } from '../config.js';
 import { cidNeedsKey, randomId } from '../ids.js';
+import { VISIT_GAP } from '../ingest.js';
 import { createBatcher } from './batcher.js';
 import { openSqlite, type Sqlite } from './open-sqlite.js';
 import { landedClick, str, toAffiliate, toCode, toEvent, type Row } from './rows.js';
@@ -158,6 +159,7 @@ export function createSqliteStore(
         click = 1;
       }
     }
+    if (h.late) revokeLaterVisits(h, counted);
     run(
       `INSERT INTO hits (site_id, ts, vid, cid, event, url, referrer, channel, source, code,
          utm_source, utm_medium, utm_campaign, utm_term, utm_content, nav, visit, click)
@@ -184,6 +186,31 @@ export function createSqliteStore(
         facts: { channel: h.channel, source: h.source, code: h.code, event: h.event, utm_source: h.utm.source, utm_medium: h.utm.medium, utm_campaign: h.utm.campaign },
         change: { visits: 1, hash: hashVisitor(h.vid) },
       });
+    }
+  }
+
+  /**
+   * The visits of `h`'s visitor in the 30 minutes after it that are not touches: they continue
+   * its visit now (HitRecord.late). Found by the visitor index (visitor-index.ts), never by
+   * the hits' time index.
+   */
+  function revokeLaterVisits(h: HitRecord, counted: Counted[]): void {
+    const to = h.ts + VISIT_GAP;
+    const ids = new Set(visitors().tail(h.siteId, h.vid));
+    for (const r of all('SELECT visit FROM visitor_visits WHERE site_id = ? AND vid = ? AND ts > ? AND ts <= ?', h.siteId, h.vid, h.ts, to)) ids.add(Number(r.visit));
+    for (const id of ids) {
+      const v = get(
+        'SELECT ts, event, channel, source, code, utm_source, utm_medium, utm_campaign FROM visits WHERE id = ? AND site_id = ? AND vid = ? AND touch = 0 AND ts > ? AND ts <= ?',
+        id, h.siteId, h.vid, h.ts, to,
+      );
+      if (!v) continue;
+      run('DELETE FROM visits WHERE id = ?', id);
+      run('UPDATE hits SET visit = 0 WHERE ts = ? AND site_id = ? AND vid = ? AND visit = 1', v.ts, h.siteId, h.vid);
+      const facts: RollupFacts = {
+        channel: String(v.channel), source: str(v.source), code: str(v.code), event: str(v.event),
+        utm_source: str(v.utm_source), utm_medium: str(v.utm_medium), utm_campaign: str(v.utm_campaign),
+      };
+      counted.push({ siteId: h.siteId, ts: Number(v.ts), facts, change: { visits: -1 } });
     }
   }
 
