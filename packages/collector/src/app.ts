@@ -86,7 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // With the ingest worker, the file has one writer: the worker's connection.
   const store = options.ingest ? writingThrough(options.ingest, options.store) : options.store;
-  installErrorHandler(app);
+  installErrorHandler(app, options.now);
   installValidators(app);
   const limits = await registerLimits(app, options.rateLimits);
   const cache = createSiteCache(store);

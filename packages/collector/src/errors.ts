@@ -144,11 +144,17 @@ export function clientErrorHandler(error: Error & { code?: string; reason?: stri
   socket.destroy(error);
 }
 
+/** While the database is unavailable, one log line per this many ms, counting the others. */
+export const UNAVAILABLE_LOG_EVERY = 10_000;
+
 /**
  * One place decides what a client sees: details below 500, a bare message above. Pixel
  * routes (config.gif) answer every error as a GIF with the reason in X-Linktrail-Error.
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, now: () => number = Date.now): void {
+  // An outage fails every request: at thousands a second, a line each would flood the log.
+  let loggedAt = -Infinity;
+  let unlogged = 0;
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     let status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     let code = 'internal';
@@ -156,7 +162,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     const unavailable = status >= 500 && !(error instanceof HttpError) ? databaseUnavailable(error) : null;
     if (unavailable) {
       // Nothing was acknowledged: the client may send it again (a hit, an order: once only).
-      request.log.error({ req: request, err: error }, 'request failed: database unavailable');
+      if (now() - loggedAt >= UNAVAILABLE_LOG_EVERY) {
+        request.log.error({ req: request, err: error, unlogged }, 'request failed: database unavailable');
+        loggedAt = now();
+        unlogged = 0;
+      } else unlogged++;
       status = 503;
       code = 'database_unavailable';
       message = `${unavailable}; try again shortly`;

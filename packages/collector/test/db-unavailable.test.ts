@@ -2,8 +2,8 @@
 // slow) is a 503 database_unavailable with Retry-After, never a bare 500; pixels still answer
 // their GIF. Other failures stay 500 internal.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FROM_DATABASE } from '../src/errors.js';
-import { BROWSER_UA, EVENT_URL, setup, type TestApp } from './helper.js';
+import { FROM_DATABASE, UNAVAILABLE_LOG_EVERY } from '../src/errors.js';
+import { ADMIN, BROWSER_UA, EVENT_URL, makeApp, setup, type TestApp } from './helper.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -74,5 +74,24 @@ describe('the database unavailable', () => {
       expect([error.message, res.statusCode, res.json().message]).toEqual([error.message, status, message]);
       expect(res.headers['retry-after']).toBe(status === 503 ? '5' : undefined);
     }
+  });
+
+  it('an outage logs one line per 10 s, with how many failures it did not log', async () => {
+    const lines: Array<Record<string, any>> = [];
+    const made = await makeApp({ logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } } });
+    t = { ...made, token: '', site: 'acme', auth: {} } as TestApp;
+    await t.app.inject({ method: 'POST', url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` }, payload: { id: 'acme', name: 'Acme', url: 'https://tickets.example.com' } });
+    breakStore(t, 'recordHits', fail('Connection terminated unexpectedly', ''));
+    const collect = () =>
+      t!.app.inject({
+        method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+        payload: JSON.stringify({ site: 'acme', vid: 'visitor-0123456789ab', url: EVENT_URL }),
+      });
+    const failures = () => lines.filter((l) => l.msg === 'request failed: database unavailable');
+    for (let i = 0; i < 5; i++) expect((await collect()).statusCode).toBe(503);
+    expect(failures().map((l) => [l.level, l.unlogged, l.err?.message])).toEqual([[50, 0, 'Connection terminated unexpectedly']]);
+    t.clock.now += UNAVAILABLE_LOG_EVERY;
+    for (let i = 0; i < 2; i++) expect((await collect()).statusCode).toBe(503);
+    expect(failures().map((l) => l.unlogged)).toEqual([0, 4]);
   });
 });
