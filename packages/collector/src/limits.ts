@@ -17,6 +17,8 @@ export interface RateLimitOptions {
    * invite a day: each mails a welcome in the site's name. Default 20; 0: no limit.
    */
   recruitsPerDay?: number;
+  /** Codes a promoter's team may create a day (recruits' included). Default 100; 0: no limit. */
+  codesPerDay?: number;
 }
 
 export interface AuthGuard {
@@ -51,6 +53,8 @@ export interface Limits {
   auth: AuthGuard;
   /** Recruits a promoter's whole team may invite a day (0: no limit); counted in the store (teams.ts). */
   recruitsPerDay: number;
+  /** Codes a promoter's whole team may create a day (0: no limit); counted in the store. */
+  codesPerDay: number;
 }
 
 export async function registerLimits(app: FastifyInstance, options: RateLimitOptions = {}): Promise<Limits> {
@@ -82,6 +86,7 @@ export async function registerLimits(app: FastifyInstance, options: RateLimitOpt
 
   return {
     recruitsPerDay: options.recruitsPerDay ?? 20,
+    codesPerDay: options.codesPerDay ?? 100,
     publicRoute: (flags = {}) => ({
       logLevel: PUBLIC_LOG_LEVEL,
       config: { ...flags, ...(publicMax > 0 ? { rateLimit: { max: publicMax, timeWindow: WINDOW, cache: CACHE } } : {}) },

@@ -28,48 +28,60 @@ export interface ReportReader {
 }
 
 /**
- * Reports that read raw rows, running or waiting, at most: per site (the organiser's), per
- * promoter (a report restricted to a promoter's codes: one promoter can't take the site's
- * share), and in all.
+ * Reports that read raw rows, running or waiting, at most: per site for its organiser, per
+ * promoter (a report restricted to a promoter's codes), for a site's promoters together (so
+ * many promoters can't take every thread), and in all. A site holds at most half of them.
  */
-export const RAW_REPORTS = { perSite: 2, perPromoter: 1, all: 8 } as const;
+export const RAW_REPORTS = { perSite: 2, perPromoter: 1, promotersPerSite: 2, all: 8 } as const;
 
 /** Reports from `file` (migrated already by the main thread's store) on worker threads. */
 export function reportWorker(file: string): ReportReader {
   const rollups = lane(file);
   const raw = lane(file);
-  const rawOut = new Map<string, number>();
+  const out = new Map<string, number>();
   let rawAll = 0;
+  const count = (key: string) => out.get(key) ?? 0;
+  const add = (key: string, n: number) => {
+    const left = count(key) + n;
+    if (left === 0) out.delete(key);
+    else out.set(key, left);
+  };
   return {
     report: (siteId, query) => {
       if (readsRollupsOnly(query)) return rollups.report(siteId, query);
-      const promoter = query.codes !== undefined;
-      const who = promoter ? `${siteId}\0${query.codes!.join(',')}` : siteId;
-      const mine = rawOut.get(who) ?? 0;
-      const share = promoter ? RAW_REPORTS.perPromoter : RAW_REPORTS.perSite;
-      if (mine >= share || rawAll >= RAW_REPORTS.all) {
-        const whose = mine >= share ? `${mine} of your reports` : `${rawAll} reports`;
+      // Counted by whose report it is: the organiser's, or one promoter's (whatever their codes).
+      const promoter = query.codes !== undefined ? (query.promoter ?? query.codes.join(',')) : null;
+      const shares: Array<[string, number]> =
+        promoter === null
+          ? [[`${siteId}\0site`, RAW_REPORTS.perSite]]
+          : [
+              [`${siteId}\0promoter\0${promoter}`, RAW_REPORTS.perPromoter],
+              [`${siteId}\0promoters`, RAW_REPORTS.promotersPerSite],
+            ];
+      const [mineKey, mineMax] = shares[0]!;
+      const mine = count(mineKey);
+      const full = shares.find(([key, max]) => count(key) >= max);
+      if (full || rawAll >= RAW_REPORTS.all) {
+        const whose = mine >= mineMax ? `${mine} of your reports` : full ? `${count(full[0])} reports of this site's promoters` : `${rawAll} reports`;
         return Promise.reject(
           new HttpError(
             429,
             'reports_busy',
-            `${whose} that read raw rows ${mine === 1 && mine >= share ? 'is' : 'are'} under way; retry in a few seconds. ` +
+            `${whose} that read raw rows ${mine === 1 && mine >= mineMax ? 'is' : 'are'} under way; retry in a few seconds. ` +
               'Reports over whole UTC days (from/to as dates) by one dimension read the daily rollups and never wait for these.',
             { 'retry-after': '5' },
           ),
         );
       }
-      rawOut.set(who, mine + 1);
+      for (const [key] of shares) add(key, 1);
       rawAll++;
       const done = () => {
         rawAll--;
-        const left = rawOut.get(who)! - 1;
-        if (left === 0) rawOut.delete(who);
-        else rawOut.set(who, left);
+        for (const [key] of shares) add(key, -1);
       };
-      const out = raw.report(siteId, query);
-      out.then(done, done);
-      return out;
+      const answer = raw.report(siteId, query);
+      answer.then(done, done);
+      return answer;
     },
     async close() {
       await Promise.all([rollups.close(), raw.close()]);

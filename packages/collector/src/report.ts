@@ -29,6 +29,8 @@ export interface ReportQuery {
   event: string | null;
   /** Restricts code/affiliate-attributed figures to these codes (a promoter's view). */
   codes?: string[];
+  /** Whose view `codes` is: the promoter's affiliate id (the raw-report limits count by it). */
+  promoter?: string;
 }
 
 export type Key = string | null;
@@ -65,6 +67,11 @@ export interface Dialect {
   sketchOfIds(column: string): string;
   /** What a report reads a rollup table through; default the table itself. */
   rollup?(table: string): string;
+  /**
+   * `column` is one of the strings of a JSON array given as one parameter: one statement
+   * whatever the list's length (a promoter's codes), never one parameter per entry.
+   */
+  inJsonList(column: string): string;
 }
 
 /** orders: purchases; goals: every other conversion type (signup, download, form, …);
@@ -132,7 +139,7 @@ function codesJoin(dims: Dimension[], table: Table): string {
   return `LEFT JOIN codes c ON c.site_id = v.site_id AND c.code = ${ATTRIBUTED(table) ? 'v.link_code' : 'v.code'}`;
 }
 
-function where(siteId: string, q: ReportQuery, table: Table): Sql {
+function where(siteId: string, q: ReportQuery, table: Table, dialect: Dialect): Sql {
   const daily = ROLLUP_TABLES.includes(table);
   const params: unknown[] = daily ? [siteId, q.from / DAY_MS, q.to / DAY_MS] : [siteId, q.from, q.to];
   let text = daily ? 'v.site_id = ? AND v.day >= ? AND v.day < ?' : 'v.site_id = ? AND v.ts >= ? AND v.ts < ?';
@@ -142,8 +149,8 @@ function where(siteId: string, q: ReportQuery, table: Table): Sql {
   }
   if (q.codes) {
     const col = ATTRIBUTED(table) ? 'v.link_code' : 'v.code';
-    text += ` AND ${col} IN (${q.codes.map(() => '?').join(', ') || 'NULL'})`;
-    params.push(...q.codes);
+    text += ` AND ${dialect.inJsonList(col)}`;
+    params.push(JSON.stringify(q.codes));
   }
   if (table === 'orders') text += " AND v.type = 'purchase' AND v.status = 'completed'";
   if (table === 'goals') text += " AND v.type <> 'purchase' AND v.status = 'completed'";
@@ -156,7 +163,7 @@ function where(siteId: string, q: ReportQuery, table: Table): Sql {
 function groupedQuery(siteId: string, q: ReportQuery, table: Table, dialect: Dialect, measures: string, from?: string): Sql {
   const keys = q.dims.map((d, i) => `${keyExpr(d, table, dialect)} AS k${i}`);
   const groups = q.dims.map((_, i) => `k${i}`);
-  const w = where(siteId, q, table);
+  const w = where(siteId, q, table, dialect);
   const joins = [
     codesJoin(q.dims, table),
     table === 'orders' && q.dims.includes('ticket_type') ? 'JOIN conversion_items i ON i.site_id = v.site_id AND i.order_id = v.order_id' : '',
@@ -204,7 +211,7 @@ const TYPE_MEASURES =
  */
 function ticketTypeQuery(siteId: string, q: ReportQuery, dialect: Dialect): Sql {
   const typed = groupedQuery(siteId, q, 'orders', dialect, TYPE_MEASURES);
-  const w = where(siteId, q, 'orders');
+  const w = where(siteId, q, 'orders', dialect);
   const keys = q.dims.map((d, i) => `${d === 'ticket_type' ? 'NULL' : keyExpr(d, 'orders', dialect)} AS k${i}`);
   const groups = q.dims.map((_, i) => `k${i}`);
   const qty = 'COALESCE(SUM(i.qty), 0)';
@@ -316,7 +323,7 @@ export function reportQueries(siteId: string, q: ReportQuery, dialect: Dialect, 
     const measures = `SUM(v.visits) AS visits, SUM(v.clicks) AS clicks, SUM(v.previews) AS previews, ${dialect.sketchUnion('v.visitors')} AS sketch`;
     return { visits: groupedQuery(siteId, q, 'daily', dialect, measures, rollup.table), clicks: null, visitors: null, ...conversions };
   }
-  const visitorsWhere = where(siteId, q, 'visits');
+  const visitorsWhere = where(siteId, q, 'visits', dialect);
   return {
     ...conversions,
     visits: groupedQuery(

@@ -5,7 +5,7 @@ type T = Awaited<ReturnType<typeof makeApp>>;
 let t: T;
 afterEach(() => t.close());
 
-async function withSite(rateLimits: { publicPerMinute?: number; authFailuresPerMinute?: number; recruitsPerDay?: number }, trustProxy = 0) {
+async function withSite(rateLimits: { publicPerMinute?: number; authFailuresPerMinute?: number; recruitsPerDay?: number; codesPerDay?: number }, trustProxy = 0) {
   t = await makeApp({ rateLimits, trustProxy });
   const res = await t.app.inject({
     method: 'POST',
@@ -125,5 +125,37 @@ describe("a promoter's recruits", () => {
     expect(me.subPromoters.map((p: any) => p.id)).toEqual(['lea', 'max']);
     expect((await t.app.inject({ method: 'POST', url: '/api/me/codes', headers: { authorization: `Bearer ${mia}` }, payload: { code: 'mia-tiktok' } })).statusCode).toBe(201);
     expect((await recruit(sam, 'ivy')).statusCode).toBe(201);
+  });
+
+  it('hold when the requests come all at once', async () => {
+    const site = await withSite({ recruitsPerDay: 3 });
+    const mia = json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${site}` }, payload: { name: 'mia', email: 'mia@example.com' } })).token as string;
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        t.app.inject({ method: 'POST', url: '/api/me/codes', headers: { authorization: `Bearer ${mia}` }, payload: { code: `r${i}`, name: `r${i}`, email: `r${i}@example.com` } }),
+      ),
+    );
+    expect(answers.filter((a) => a.statusCode === 201)).toHaveLength(3);
+    expect(answers.filter((a) => a.statusCode === 429)).toHaveLength(9);
+    const me = json(await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${mia}` } }));
+    expect(me.subPromoters).toHaveLength(3);
+  });
+});
+
+describe("a promoter's new codes", () => {
+  it('are capped a day per team, recruits included, all at once or not; the organiser is not', async () => {
+    const site = await withSite({ codesPerDay: 4 });
+    const mia = json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${site}` }, payload: { name: 'mia', email: 'mia@example.com', code: 'mia' } })).token as string;
+    const code = (token: string, payload: Record<string, string>) => t.app.inject({ method: 'POST', url: '/api/me/codes', headers: { authorization: `Bearer ${token}` }, payload });
+    // The invite's code counts: 3 more today, one of them a recruit's.
+    expect((await code(mia, { code: 'lea', name: 'Lea', email: 'lea@example.com' })).statusCode).toBe(201);
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map((c) => code(mia, { code: `mia-${c}` })));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 201, 429, 429]);
+    expect(json(answers.find((a) => a.statusCode === 429)!).message).toMatch(/^at most 4 new codes a day for a promoter's team/);
+    // Tomorrow the team may again; the organiser never waited.
+    const organiser = await t.app.inject({ method: 'POST', url: '/api/sites/acme/codes', headers: { authorization: `Bearer ${site}` }, payload: { code: 'mia-print', affiliate: 'mia' } });
+    expect(organiser.statusCode).toBe(201);
+    t.clock.now += 24 * 3600_000 + 1;
+    expect((await code(mia, { code: 'mia-e' })).statusCode).toBe(201);
   });
 });

@@ -127,18 +127,25 @@ describe('reports on the report worker', () => {
     await reader.close();
   });
 
-  it("give each promoter one report of raw rows at a time, apart from the organiser's share", async () => {
+  it("give each promoter one report of raw rows at a time, whatever their codes, apart from the organiser's share", async () => {
     const reader = reportWorker(file);
-    const rawQuery = (codes?: string[]) => ({ ...queries[0], dims: [...queries[0].dims], ...(codes ? { codes } : {}) });
-    const mine = reader.report('s', rawQuery(['promo-4']));
-    const again = await reader.report('s', rawQuery(['promo-4'])).catch((e: unknown) => e);
+    const rawQuery = (promoter?: string, codes = ['promo-4']) => ({ ...queries[0], dims: [...queries[0].dims], ...(promoter ? { codes, promoter } : {}) });
+    const mine = reader.report('s', rawQuery('mia'));
+    // A new code of theirs does not make them someone else.
+    const again = await reader.report('s', rawQuery('mia', ['promo-4', 'promo-5'])).catch((e: unknown) => e);
     expect(again).toMatchObject({ statusCode: 429, code: 'reports_busy' });
     expect((again as Error).message).toMatch(/^1 of your reports that read raw rows is under way/);
-    // Another promoter, and the organiser, still have theirs.
-    const other = reader.report('s', rawQuery(['promo-8']));
+    // Another promoter, and the organiser, still have theirs; a third promoter waits for the site's promoters.
+    const other = reader.report('s', rawQuery('sam', ['promo-8']));
+    const third = await reader.report('s', rawQuery('ivy', ['promo-3'])).catch((e: unknown) => e);
+    expect(third).toMatchObject({ statusCode: 429, code: 'reports_busy' });
+    expect((third as Error).message).toMatch(/^2 reports of this site's promoters that read raw rows are under way/);
     const organiser = Array.from({ length: RAW_REPORTS.perSite }, () => reader.report('s', rawQuery()));
+    // Promoters of another site have their own share.
+    const elsewhere = reader.report('t', rawQuery('ivy', ['promo-3']));
     expect((await mine).rows.length).toBeGreaterThan(0);
-    await Promise.all([other, ...organiser]);
+    await Promise.all([other, elsewhere, ...organiser]);
+    await expect(reader.report('s', rawQuery('ivy', ['promo-3']))).resolves.toHaveProperty('rows');
     await reader.close();
   });
 

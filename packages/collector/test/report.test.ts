@@ -256,3 +256,21 @@ describe('visitors from sketches', () => {
     expect(merged.totals.visitors).toBe(visits);
   });
 });
+
+describe("a promoter's codes in a report", () => {
+  it('go in one parameter: one statement whatever their number, and 40,000 of them answer', async () => {
+    await story();
+    const query = (codes: string[]) => ({ dims: ['code' as Dimension], from: 0, to: t.clock.now + DAY, event: null, codes });
+    const many = ['mia', ...Array.from({ length: 40_000 }, (_, i) => `code-${i}`), 'mia-tiktok'];
+    // The statements' text never names how many codes (a text per count filled the statement cache).
+    expect(JSON.stringify(reportQueries('acme', query(['mia']), t.dialect).visits.text)).toBe(
+      JSON.stringify(reportQueries('acme', query(many), t.dialect).visits.text),
+    );
+    const r = await t.app.ctx.store.report('acme', query(many));
+    expect(r.rows.map((x) => [x.key, x.visits, x.orders])).toEqual([
+      ['mia', 1, 1],
+      ['mia-tiktok', 1, 0],
+    ]);
+    expect((await t.app.ctx.store.report('acme', query([]))).rows).toEqual([]);
+  });
+});

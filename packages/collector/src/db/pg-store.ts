@@ -28,6 +28,7 @@ export const pgDialect: Dialect = {
   sketchOfIds: (col) => `array_agg(DISTINCT ${col})`,
   // Rollup rows plus the changes not yet folded into them (pg-rollups.ts): reads see every commit.
   rollup: liveRollup,
+  inJsonList: (col) => `${col} IN (SELECT json_array_elements_text(?::json))`,
 };
 
 const CONFLICT: Conflict = { conflict: true };

@@ -23,8 +23,11 @@ export const sqliteDialect: Dialect = {
   dayNumber: (col) => `strftime('%Y-%m-%d', ${col} * 86400, 'unixepoch')`,
   sketchUnion: (col) => `lt_sketch_union(${col})`,
   sketchOfIds: (col) => `lt_sketch(${col})`,
+  inJsonList: (col) => `${col} IN (SELECT value FROM json_each(?))`,
 };
 export const DAY_MS = 86_400_000;
+/** Prepared statements kept per connection (see `stmt`). */
+export const STATEMENTS_KEPT = 256;
 
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
@@ -97,11 +100,15 @@ export function createSqliteStore(
     eagerAt: options.eagerAt,
     onSyncFailure: options.onSyncFailure,
   });
+  // Prepared statements by their text. Reports make many texts (a statement per grouping and
+  // filter): bounded, the oldest prepared dropped first (better-sqlite3 finalizes it when
+  // collected), so no query string can grow native memory without end.
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
     if (!s) {
       s = db.prepare(sql);
+      if (cache.size >= STATEMENTS_KEPT) cache.delete(cache.keys().next().value!);
       cache.set(sql, s);
     }
     return s;

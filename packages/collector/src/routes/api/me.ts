@@ -29,17 +29,25 @@ async function team(ctx: Ctx, site: Site, me: Affiliate) {
 }
 
 /**
- * Refuses a recruit past the day's budget of the promoter's whole team (its recruits may
- * recruit in turn, and every recruit mails a welcome in the site's name), counted from the
- * affiliates stored, so it holds across processes and restarts.
+ * Refuses a new code, or a recruit, past the day's budgets of the promoter's whole team (its
+ * recruits may recruit in turn; every recruit mails a welcome in the site's name, and every
+ * code lengthens the team's reports), counted from what is stored, so they hold across
+ * restarts (and, but for a race between them, across processes).
  */
-async function checkRecruits(ctx: Ctx, site: Site, me: Affiliate): Promise<void> {
-  const max = ctx.limits.recruitsPerDay;
-  if (max <= 0) return;
+async function checkBudgets(ctx: Ctx, site: Site, me: Affiliate, recruit: boolean): Promise<void> {
+  const { recruitsPerDay, codesPerDay } = ctx.limits;
+  if (codesPerDay <= 0 && (!recruit || recruitsPerDay <= 0)) return;
   const affiliates = await ctx.store.listAffiliates(site.id);
   const team = teamOf(teamRoot(me.id, affiliates), affiliates);
-  if ((await ctx.store.countRecruits(site.id, [...team], Date.now() - DAY)) >= max) {
-    throw new HttpError(429, 'rate_limited', `at most ${max} recruits a day for a promoter's team; ask the organiser, or try again tomorrow`);
+  const since = ctx.now() - DAY;
+  const refuse = (max: number, what: string) =>
+    new HttpError(429, 'rate_limited', `at most ${max} ${what} a day for a promoter's team; ask the organiser, or try again tomorrow`);
+  if (codesPerDay > 0) {
+    const codes = (await ctx.store.listCodes(site.id)).filter((c) => c.affiliate && team.has(c.affiliate) && c.createdAt > since);
+    if (codes.length >= codesPerDay) throw refuse(codesPerDay, 'new codes');
+  }
+  if (recruit && recruitsPerDay > 0 && (await ctx.store.countRecruits(site.id, [...team], since)) >= recruitsPerDay) {
+    throw refuse(recruitsPerDay, 'recruits');
   }
 }
 
@@ -86,29 +94,46 @@ function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
     const { site, affiliate } = me(request);
     const { codes, affiliates } = await team(ctx, site, affiliate);
     const params = request.query as ReportParams;
-    const query = { ...parseReportQuery(params, ctx.now()), codes: codes.map((c) => c.code) };
+    const query = { ...parseReportQuery(params, ctx.now()), codes: codes.map((c) => c.code), promoter: affiliate.id };
     // Their team only, cut off at themselves: whoever recruited them stays out of sight.
     const own = affiliates.map((a) => (a.id === affiliate.id ? { ...a, parent: null } : a));
     return sendReport(reply, site.id, await runReport(ctx, site.id, query, own), params.format, ctx.now());
   });
 
+  // One new code at a time per site on this process: a budget is counted, then spent, with
+  // no other request's write in between.
+  const queues = new Map<string, Promise<unknown>>();
+  const oneAtATime = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const result = (queues.get(key) ?? Promise.resolve()).then(work);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    queues.set(key, tail);
+    void tail.then(() => queues.get(key) === tail && queues.delete(key));
+    return result;
+  };
+
   app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {
     const { site, affiliate } = me(request);
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
     const name = b.code.toLowerCase();
-    // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
-    await checkInvite(ctx, site, { code: b.code, event: b.event });
-    // A code that already brought visits (used before anyone registered it) would hand its
-    // past sales to whoever claims it: only the organiser may register it.
-    if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);
-    if (b.name && b.email) {
-      // A recruit: their own affiliate record under this promoter, their code, their invite.
-      await checkRecruits(ctx, site, affiliate);
-      const sub = await createAffiliate(ctx, site.id, { name: b.name, email: b.email, parent: affiliate.id });
-      const { token: _t, ...invited } = await invite(ctx, site, sub, { code: b.code, event: b.event });
-      return reply.code(201).send(invited);
-    }
-    const created = await createCode(ctx, site, { code: b.code, affiliate: affiliate.id, event: b.event });
-    return reply.code(201).send({ code: created.code, event: created.event, link: created.link, shortlink: created.shortlink });
+    const recruit = Boolean(b.name && b.email);
+    return oneAtATime(site.id, async () => {
+      // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
+      await checkInvite(ctx, site, { code: b.code, event: b.event });
+      // A code that already brought visits (used before anyone registered it) would hand its
+      // past sales to whoever claims it: only the organiser may register it.
+      if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);
+      await checkBudgets(ctx, site, affiliate, recruit);
+      if (recruit) {
+        // A recruit: their own affiliate record under this promoter, their code, their invite.
+        const sub = await createAffiliate(ctx, site.id, { name: b.name!, email: b.email!, parent: affiliate.id });
+        const { token: _t, ...invited } = await invite(ctx, site, sub, { code: b.code, event: b.event });
+        return reply.code(201).send(invited);
+      }
+      const created = await createCode(ctx, site, { code: b.code, affiliate: affiliate.id, event: b.event });
+      return reply.code(201).send({ code: created.code, event: created.event, link: created.link, shortlink: created.shortlink });
+    });
   });
 }
