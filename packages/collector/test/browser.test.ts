@@ -121,4 +121,31 @@ describe('in Chromium', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it("the promoter page takes the token out of the address bar, keeps it through a reload, and asks for the access link without one", async () => {
+    const invited = await collector.app.inject({
+      method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${token}` },
+      payload: { name: 'Sam Rivera', email: 'sam@example.com', nickname: 'sam' },
+    });
+    const access = json(invited).token as string;
+    const context = await browser.newContext({ userAgent: UA });
+    const page = await context.newPage();
+    const asked: string[] = [];
+    page.on('request', (r) => r.url().includes('/api/') && asked.push(r.headers().authorization ?? ''));
+    await page.goto(`${api}/promoter#token=${access}`);
+    await expect.poll(() => page.textContent('#codes')).toContain('/r/sam');
+    expect(page.url()).toBe(`${api}/promoter`);
+    await page.reload();
+    await expect.poll(() => page.textContent('#title')).toBe('sam — Acme');
+    expect(new Set(asked)).toEqual(new Set([`Bearer ${access}`]));
+
+    // Another tab knows nothing: it asks for the link and sends no empty token (a failed authentication).
+    const other = await (await browser.newContext({ userAgent: UA })).newPage();
+    other.on('request', (r) => r.url().includes('/api/') && asked.push('other'));
+    await other.goto(`${api}/promoter`);
+    await expect.poll(() => other.textContent('#error')).toMatch(/access link from your welcome email/);
+    expect(asked).not.toContain('other');
+    await other.context().close();
+    await context.close();
+  });
 });
