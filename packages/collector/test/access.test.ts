@@ -19,6 +19,22 @@ const get = (url: string, token?: string) =>
   t.app.inject({ method: 'GET', url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
 
 describe('tokens', () => {
+  it("a site's token can be replaced, by itself or the operator: the old one stops working at once", async () => {
+    const rotate = (token: string, site = 'acme') => t.app.inject({ method: 'POST', url: `/api/sites/${site}/token`, headers: { authorization: `Bearer ${token}` } });
+    const res = await rotate(t.token);
+    expect(res.statusCode).toBe(200);
+    const fresh = json(res).token as string;
+    expect(fresh).toMatch(/^lts_/);
+    expect((await get('/api/sites/acme', t.token)).statusCode).toBe(401);
+    expect((await get('/api/sites/acme', fresh)).statusCode).toBe(200);
+    // Another site's token can't; the operator can, for a site that lost its own.
+    expect((await rotate(other)).statusCode).toBe(404);
+    const byOperator = json(await rotate(ADMIN));
+    expect((await get('/api/sites/acme', fresh)).statusCode).toBe(401);
+    expect((await get('/api/sites/acme', byOperator.token)).statusCode).toBe(200);
+    expect((await get('/api/sites/rival', other)).statusCode).toBe(200);
+  });
+
   it('a missing token is a 401', async () => {
     const res = await get('/api/sites/acme');
     expect(res.statusCode).toBe(401);

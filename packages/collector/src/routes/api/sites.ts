@@ -66,6 +66,8 @@ export const siteView = (s: Site) => ({
 
 /** A new conversion secret: 256 bits, shown once. */
 export const newConversionSecret = () => `ltc_${randomId(32)}`;
+/** A site's API token: shown once, only its hash stored. */
+const newSiteToken = () => `lts_${randomId(24)}`;
 
 export interface SiteInput {
   id: string;
@@ -99,7 +101,7 @@ export async function createSite(ctx: Ctx, input: SiteInput) {
     requireSignedConversions: input.requireSignedConversions ?? false,
     honorGpc: input.honorGpc ?? false,
   };
-  const token = `lts_${randomId(24)}`;
+  const token = newSiteToken();
   const conversionSecret = site.requireSignedConversions ? newConversionSecret() : null;
   const created = await ctx.store.createSite(site, hashToken(token), conversionSecret);
   if (isConflict(created)) throw conflict(`site ${site.id} already exists`);
@@ -180,6 +182,13 @@ export function siteRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   siteScope(app, ctx, (scope) => {
     scope.get('/api/sites/:site', async (request) => ({ site: siteView(request.site!) }));
+
+    // A new site token, e.g. after a leak: the old one stops working at once, on every process.
+    scope.post('/api/sites/:site/token', async (request) => {
+      const token = newSiteToken();
+      await ctx.store.setSiteToken(request.site!.id, hashToken(token));
+      return { token };
+    });
 
     scope.post('/api/sites/:site/events', { schema: { body: eventBody } }, async (request, reply) => {
       const b = request.body as { id: string; name: string; url: string; startsAt?: string | number };
