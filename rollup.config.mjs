@@ -15,7 +15,7 @@ export default [
     plugins: [
       typescript({ tsconfig, declaration: false, declarationDir: undefined, outDir: pkg('dist') }),
       terser({
-        ecma: 2017,
+        ecma: 2018,
         compress: { passes: 3, unsafe: true, unsafe_arrows: true, pure_getters: true },
         mangle: { properties: { regex: /^_/ } },
         format: { comments: false },

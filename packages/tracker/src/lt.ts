@@ -14,10 +14,15 @@ try {
   // another site on the same page runs too (linktrail() then calls the last one).
   else if ((w.linktrail || ({} as Call)).s == d.site) warn('loaded twice');
   else {
-    // data-api defaults to the origin the script was loaded from.
-    const lt = createTracker({ api: d.api || new URL(s.src).origin, ...d } as TrackerOptions) as Call;
-    lt.s = d.site;
     const q = (w.linktrail && w.linktrail.q) || [];
+    // data-api defaults to the origin the script was loaded from. A consent call queued before
+    // the script came decides, as it is replayed, whether this page's pageview goes at all.
+    const lt = createTracker({
+      ...d,
+      api: d.api || new URL(s.src).origin,
+      consent: q.some((a) => a[0] == 'consent') ? 'required' : d.consent,
+    } as TrackerOptions) as Call;
+    lt.s = d.site;
     // Replace the stub first, so calls made from queued callbacks go straight through.
     w.linktrail = lt;
     q.map((a) => lt.apply(0, a));

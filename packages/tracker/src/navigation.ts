@@ -1,8 +1,9 @@
-/** How this page was reached when it is a reload or a back/forward step. */
-export type Nav = 'reload' | 'back_forward';
+/** How the page was reached, as Navigation Timing names it. */
+export type Nav = 'navigate' | 'reload' | 'back_forward' | 'prerender';
 
-export const navType = (): Nav | undefined => {
-  const e = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-  // Of 'navigate', 'reload', 'back_forward' and 'prerender', only the two we want start with r or b.
-  return e && /^[rb]/.test(e.type) ? (e.type as Nav) : undefined;
-};
+/**
+ * This document's navigation entry (an empty one in browsers or tests without it): its `name`,
+ * the address the page loaded at, and its `type`, how it was reached ('navigate', 'reload',
+ * 'back_forward', 'prerender'), which the collector reads to tell a replay from an arrival.
+ */
+export const navEntry = (): { name?: string; type?: Nav } => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined) || {};

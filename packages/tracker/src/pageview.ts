@@ -9,7 +9,7 @@ export interface PageviewHit {
   vid: string;
   url: string;
   referrer?: string;
-  /** A reload or back/forward step: never a new visit nor a new click. */
+  /** How the page was reached: a reload or back/forward step is never a new visit nor a new click. */
   nav?: Nav;
   /** data-platform: more hosts that count as the platform itself (comma-separated). */
   platform?: string;

@@ -1,7 +1,7 @@
 // Wires identity, consent, the pageview and its verdict, and conversions into linktrail().
 import type { ConversionInput, EventProps } from './conversion';
 import { cookie, isId, readTouch, rid, TOUCH_COOKIE, TOUCH_MAX_AGE, VID_COOKIE, VID_MAX_AGE, type Touch } from './identity';
-import { navType } from './navigation';
+import { navEntry } from './navigation';
 import type { Verdict } from './pageview';
 import { transport, type Transport } from './transport';
 import { warn } from './warn';
@@ -81,12 +81,14 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
   // Every hit names the site, the page's event and the visitor; its fields are read when it
   // goes, which may be after consent. Empty fields are left out to keep hits small.
   const hit = (fields: () => object, answer?: (verdict?: Verdict) => void) => {
-    const f = () =>
+    const go = () =>
       send(
         o.api,
         JSON.stringify({ site: o.site, event: o.event, vid, ...fields() }, (_k, v: unknown) => (v === null || v === '' ? undefined : v)),
         answer,
       );
+    // A page the browser prerendered is no visit until the visitor opens it (it may never be).
+    const f = () => ((document as Document & { prerendering?: boolean }).prerendering ? document.addEventListener('prerenderingchange', go) : go());
     if (off) return;
     if (granted) f();
     else if (granted == null) held.push(f);
@@ -94,9 +96,10 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
 
   try {
     const n = navigator as Navigator & { globalPrivacyControl?: boolean };
-    // The landing's address as it loaded: a single-page app may push another before consent.
-    // (The referrer is the document's and never changes.)
-    const url = location.href;
+    // The landing's address as it loaded: a single-page app may have replaced it before this
+    // async script ran, or push another before consent. (The referrer never changes.)
+    const landing = navEntry();
+    const url = landing.name || location.href;
     const v = cookie(VID_COOKIE);
     // Minted now so that ready() has it, but only written once tracking may start.
     vid = isId(v) ? v : rid();
@@ -109,7 +112,7 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
     hit(
       // When the pageview goes (at load, or on consent however late), ready() waits for its
       // verdict, but checkout code never waits on a stalled collector for more than two seconds.
-      () => (setTimeout(settle, 2e3), cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url, referrer: document.referrer, nav: navType(), platform: o.platform, param: o.param }),
+      () => (setTimeout(settle, 2e3), cookie(VID_COOKIE, vid, VID_MAX_AGE, domain), { url, referrer: document.referrer, nav: landing.type, platform: o.platform, param: o.param }),
       (a) => {
         // Consent withdrawn while the request was out: keep nothing.
         if (a && granted) {
@@ -148,11 +151,11 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
           // A non-purchase conversion (signup, download) still needs an order, for idempotency.
           // Its name must be a type the collector accepts, which would refuse it unseen.
           command == 'event' && typeof a == 'string' && /^[a-z][a-z\d_-]{0,31}$/.test(a)
-            ? Object.assign({ order: rid() }, b, { type: a })
+            ? { order: rid(), ...(b as object), type: a }
             : command == 'conversion' && a
         ) as ConversionInput;
         if (!d.order) throw 'bad arguments';
-        hit(() => Object.assign({ kind: 'conversion', cid: touch.clickId }, d));
+        hit(() => ({ kind: 'conversion', cid: touch.clickId, ...d }));
       }
     } catch (e) {
       warn(command, e);

@@ -8,13 +8,14 @@ declare const jsdom: { reconfigure(settings: { url?: string }): void };
 
 export type Hit = Record<string, unknown> & { api: string };
 
-/** Puts the window on `url`, arrived at from `referrer`, as a plain navigation. */
-export function visit(url: string, referrer = '', nav = 'navigate'): void {
+/** Puts the window on `url`, arrived at from `referrer`, as a plain navigation (or `nav`), its navigation entry naming `name`. */
+export function visit(url: string, referrer = '', nav = 'navigate', name?: string): void {
   jsdom.reconfigure({ url });
   Object.defineProperty(document, 'referrer', { value: referrer, configurable: true });
-  // jsdom has no Navigation Timing; browsers report how the page was reached here.
+  // jsdom has no Navigation Timing; browsers report how the page was reached, and the
+  // address it loaded at (`name`), here.
   Object.defineProperty(performance, 'getEntriesByType', {
-    value: (type: string) => (type == 'navigation' ? [{ type: nav }] : []),
+    value: (type: string) => (type == 'navigation' ? [{ type: nav, ...(name ? { name } : {}) }] : []),
     configurable: true,
   });
 }

@@ -107,6 +107,21 @@ it('waits for consent when data-consent="required"', async () => {
   expect(sent).toHaveLength(1);
 });
 
+it('a refusal queued before it loaded keeps the pageview and the cookie back; a later yes sends it', async () => {
+  installStub()('consent', false);
+  await loadScript({ site: 'acme' });
+  expect(sent).toEqual([]);
+  expect(document.cookie).toBe('');
+  page.linktrail!('consent', true);
+  expect(sent.map((s) => s.hit.url)).toEqual([`https://shop.example.com/e/summer-fest?affiliate=mia&lt_cid=${CID}`]);
+});
+
+it('a yes queued before it loaded sends the pageview at once', async () => {
+  installStub()('consent', true);
+  await loadScript({ site: 'acme' });
+  expect(sent).toHaveLength(1);
+});
+
 it('runs once when the tag is on the page twice (pasted, and again by a tag manager)', async () => {
   const warn = warnings();
   installStub()('conversion', { order: 'A-1' });

@@ -34,22 +34,41 @@ describe('the pageview', () => {
     visit(url, 'https://l.instagram.com/');
     const { hits } = load({ event: 'summer-fest' });
     expect(hits).toEqual([
-      { api: 'https://t.example.com', site: 'acme', event: 'summer-fest', vid: expect.stringMatching(ID), url, referrer: 'https://l.instagram.com/' },
+      { api: 'https://t.example.com', site: 'acme', event: 'summer-fest', vid: expect.stringMatching(ID), url, referrer: 'https://l.instagram.com/', nav: 'navigate' },
     ]);
   });
 
   it('leaves empty fields out', () => {
     const { hits } = load();
-    expect(Object.keys(hits[0]).sort()).toEqual(['api', 'site', 'url', 'vid']);
+    expect(Object.keys(hits[0]).sort()).toEqual(['api', 'nav', 'site', 'url', 'vid']);
   });
 
-  it('is flagged when the page was reloaded or reached by back/forward', () => {
-    visit(EVENT_PAGE, '', 'reload');
-    expect(load().hits[0].nav).toBe('reload');
-    visit(EVENT_PAGE, '', 'back_forward');
-    expect(load().hits[0].nav).toBe('back_forward');
-    visit(EVENT_PAGE, '', 'prerender');
-    expect(load().hits[0]).not.toHaveProperty('nav');
+  it('says how the page was reached: the collector counts no visit or click for a reload or back/forward', () => {
+    for (const nav of ['navigate', 'reload', 'back_forward'] as const) {
+      visit(EVENT_PAGE, '', nav);
+      expect(load().hits[0].nav).toBe(nav);
+    }
+  });
+
+  it('names the address the page loaded at, even when the page replaced it before the script ran', () => {
+    const landing = `${EVENT_PAGE}?affiliate=mia&utm_source=newsletter`;
+    visit(landing, '', 'navigate', landing);
+    history.replaceState(null, '', '/e/summer-fest');
+    expect(load().hits[0].url).toBe(landing);
+  });
+
+  it('waits while the page is prerendered: a page the visitor never opens sends nothing', () => {
+    Object.defineProperty(document, 'prerendering', { value: true, configurable: true });
+    try {
+      const t = load();
+      t.lt('conversion', { order: 'A-1' });
+      expect(t.hits).toEqual([]);
+      Object.defineProperty(document, 'prerendering', { value: false, configurable: true });
+      document.dispatchEvent(new Event('prerenderingchange'));
+      expect(t.hits.map((h) => h.kind ?? 'pageview')).toEqual(['pageview', 'conversion']);
+    } finally {
+      delete (document as { prerendering?: boolean }).prerendering;
+    }
   });
 
   it('asks the collector for its verdict, which conversions do not', () => {
