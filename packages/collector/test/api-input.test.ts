@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BROWSER_UA, EVENT_URL, json, makeApp, pageview, postback, setup, type TestApp } from './helper.js';
 
@@ -187,6 +188,38 @@ describe('HEAD of a pixel', () => {
     expect(await count('hits')).toBe(0);
     expect((await t.app.inject({ method: 'GET', url, headers: { 'user-agent': BROWSER_UA } })).statusCode).toBe(200);
     expect(await count('hits')).toBe(1);
+  });
+});
+
+describe('GET /lt.js encodings', () => {
+  let s: Awaited<ReturnType<typeof makeApp>>;
+  const source = `console.log(${JSON.stringify('linktrail '.repeat(50))})\n`;
+  beforeEach(async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'lt-js-')), 'lt.js');
+    writeFileSync(file, source);
+    s = await makeApp({ trackerFile: file });
+  });
+  afterEach(() => s.close());
+
+  const get = (headers: Record<string, string>) => s.app.inject({ method: 'GET', url: '/lt.js', headers });
+
+  it.each(['gzip, deflate, br, zstd', 'br;q=1.0, gzip;q=0.8', '*'])('gzips for Accept-Encoding %j, with its own ETag', async (accept) => {
+    const res = await get({ 'accept-encoding': accept });
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.headers.vary).toBe('Accept-Encoding');
+    expect(gunzipSync(res.rawPayload).toString()).toBe(source);
+    expect(res.rawPayload.length).toBeLessThan(source.length);
+    const plain = await get({});
+    expect(plain.headers.etag).not.toBe(res.headers.etag);
+    expect((await get({ 'accept-encoding': accept, 'if-none-match': res.headers.etag as string })).statusCode).toBe(304);
+    expect((await get({ 'accept-encoding': accept, 'if-none-match': plain.headers.etag as string })).statusCode).toBe(200);
+  });
+
+  it.each(['', 'identity', 'gzip;q=0', 'gzip; q=0.0, br', 'deflate'])('sends it as it is for Accept-Encoding %j', async (accept) => {
+    const res = await get(accept ? { 'accept-encoding': accept } : {});
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.headers.vary).toBe('Accept-Encoding');
+    expect(res.payload).toBe(source);
   });
 });
 

@@ -1,6 +1,7 @@
 // GET /lt.js: the built tracker, cacheable, with an ETag so revalidation is a 304.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { HttpError } from '../errors.js';
@@ -19,9 +20,20 @@ function noneMatch(header: string | undefined, etag: string): boolean {
   return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => tag.replace(/^W\//, '') === etag);
 }
 
-/** `file` defaults to @linktrail/tracker's built dist/lt.js, looked up on first request. */
+/** Accept-Encoding lists gzip (or *) without refusing it with q=0. */
+const takesGzip = (header: string | undefined): boolean =>
+  (header ?? '').split(',').some((c) => {
+    const [coding, ...params] = c.trim().toLowerCase().split(';');
+    return (coding === 'gzip' || coding === '*') && !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p));
+  });
+
+/**
+ * `file` defaults to @linktrail/tracker's built dist/lt.js, looked up on first request. Served
+ * gzipped to clients that take it (every browser: 1.5 KB instead of 2.7), each encoding with its
+ * own ETag, so a cache in between never hands one for the other.
+ */
 export function scriptRoutes(app: FastifyInstance, routeOptions: RouteShorthandOptions, file?: string): void {
-  let cached: { body: Buffer; etag: string } | null = null;
+  let cached: { body: Buffer; etag: string; gzipped: Buffer; gzipEtag: string } | null = null;
   const load = () => {
     if (!cached) {
       let body: Buffer;
@@ -30,19 +42,24 @@ export function scriptRoutes(app: FastifyInstance, routeOptions: RouteShorthandO
       } catch {
         throw new HttpError(404, 'not_built', 'lt.js is not built yet: run npm run build');
       }
-      cached = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
+      const tag = createHash('sha256').update(body).digest('base64url').slice(0, 16);
+      cached = { body, etag: `"${tag}"`, gzipped: gzipSync(body, { level: 9 }), gzipEtag: `"${tag}-gzip"` };
     }
     return cached;
   };
 
   app.get('/lt.js', routeOptions, async (request, reply) => {
-    const { body, etag } = load();
+    const script = load();
+    const gzip = takesGzip(request.headers['accept-encoding']);
+    const etag = gzip ? script.gzipEtag : script.etag;
     reply
       .header('content-type', 'text/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600, stale-while-revalidate=86400')
       .header('access-control-allow-origin', '*')
+      .header('vary', 'Accept-Encoding')
       .header('etag', etag);
     if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-    return reply.send(body);
+    if (gzip) reply.header('content-encoding', 'gzip');
+    return reply.send(gzip ? script.gzipped : script.body);
   });
 }
