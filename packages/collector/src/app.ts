@@ -82,6 +82,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(logger ? { childLoggerFactory: requestLoggers() } : {}),
     // Small by default; routes that take batches (hits, conversions, /collect) set their own.
     bodyLimit: 16 * 1024,
+    // A data-api with a trailing slash makes the script post to //collect: still the collector's.
+    routerOptions: { ignoreDuplicateSlashes: true },
     trustProxy: trustHops > 0 ? (_address: string, hop: number) => hop < trustHops : false,
   });
   // With the ingest worker, the file has one writer: the worker's connection.

@@ -19,6 +19,19 @@ describe('POST /collect', () => {
     expect(res.statusCode).toBe(204);
   });
 
+  it('takes hits at //collect and //p.gif too (data-api written with a trailing slash), CORS and all', async () => {
+    const res = await t.app.inject({
+      method: 'POST', url: '//collect',
+      headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA, origin: 'https://tickets.example.com' },
+      payload: JSON.stringify({ site: 'acme', vid: 'visitor-aaaa', url: EVENT_URL }),
+    });
+    expect(res.statusCode).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('https://tickets.example.com');
+    const pixel = await t.app.inject({ method: 'GET', url: '//p.gif?site=acme&order=A-1&value=10.00', headers: { 'user-agent': BROWSER_UA } });
+    expect([pixel.statusCode, pixel.headers['content-type']]).toEqual([200, 'image/gif']);
+    expect(await t.sql('SELECT vid FROM hits')).toEqual([{ vid: 'visitor-aaaa' }]);
+  });
+
   it('classifies from url and referrer itself and ignores the script verdict', async () => {
     await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://l.instagram.com/', channel: 'paid', source: 'evil' });
     expect((await t.sql('SELECT channel, source FROM hits'))[0]).toEqual({ channel: 'social', source: 'instagram' });
