@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reportParts, reportQueries } from '../src/report.js';
 import { RollupBatch, ROLLUPS } from '../src/rollups.js';
 import { DAY, EVENT_URL, MINUTE, pageview, postback, report, setup, type TestApp } from './helper.js';
+import { STORE_KIND } from './stores.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -103,6 +104,23 @@ describe('the daily rollup', () => {
     const before = strip(await report(t, 'by=channel'));
     await t.remigrate(ROLLUPS.map((r) => `DROP TABLE ${r.table}; DROP TABLE ${r.orders};`).join(' ') + ' DROP INDEX conversions_report;', 2);
     expect(strip(await report(t, 'by=channel'))).toEqual(before);
+  });
+
+  it.skipIf(STORE_KIND !== 'sqlite')('are made whole by migration 0007 where an early build made them otherwise, and filled from the raw tables', async () => {
+    const reports = async () => Promise.all(['by=channel', 'by=code', 'by=utm_source', 'by=day&from=2026-05-20&to=2026-06-10'].map(async (q) => strip(await report(t, q))));
+    const before = await reports();
+    // As an early build left it: no order rollups, one traffic rollup of other columns, the old wide table.
+    const early = [
+      ...ROLLUPS.map((r) => `DROP TABLE ${r.orders};`),
+      'DROP TABLE daily_utm; CREATE TABLE daily_utm (site_id TEXT NOT NULL, day INTEGER NOT NULL, visits INTEGER NOT NULL DEFAULT 0);',
+      'CREATE TABLE daily_stats (site_id TEXT NOT NULL, day INTEGER NOT NULL, visits INTEGER NOT NULL);',
+    ].join(' ');
+    await t.remigrate(early, 7);
+    expect(await reports()).toEqual(before);
+    expect(await t.tables()).not.toContain('daily_stats');
+    // And it leaves rollups as the code has them alone.
+    await t.remigrate("INSERT INTO daily_totals (site_id, day, event, visits) VALUES ('acme', 1, '', 1);", 7);
+    expect(await t.sql("SELECT visits FROM daily_totals WHERE day = 1")).toEqual([{ visits: 1 }]);
   });
 
   it.each([

@@ -106,7 +106,9 @@ export async function createTestStore(dir?: string, options: TestStoreOptions = 
     tables: async () => store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
     remigrate: async (statements, version) => {
       store.db.exec(statements);
-      store.db.exec(migrations[version - 1]!.up);
+      const { up } = migrations[version - 1]!;
+      if (typeof up === 'string') store.db.exec(up);
+      else up(store.db);
     },
     dispose: async () => {
       if (!dir) rmSync(folder, { recursive: true, force: true });

@@ -62,7 +62,9 @@ export function migrate(db: Sqlite): void {
   }
   for (let v = current; v < migrations.length; v++) {
     db.transaction(() => {
-      db.exec(migrations[v]!.up);
+      const { up } = migrations[v]!;
+      if (typeof up === 'string') db.exec(up);
+      else up(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -64,6 +64,18 @@ GROUP BY ${groupBy(columns.length + 4)};
 `;
 }
 
+const TRAFFIC_COUNTS = ['visits', 'clicks', 'previews', 'visitors'];
+const ORDER_COUNTS = ['currency', 'type', 'orders', 'tickets', 'revenue', 'new_customers', 'scanned'];
+
+/** Every rollup table: its name, its columns in order, and the SQL that creates and fills it. */
+export const rollupTables = (d: RollupDialect): Array<{ table: string; columns: string[]; sql: string }> =>
+  ROLLUPS.flatMap((r) => [
+    { table: r.table, columns: ['site_id', 'day', ...r.columns, ...TRAFFIC_COUNTS], sql: traffic(d, r.table, r.columns) },
+    { table: r.orders, columns: ['site_id', 'day', ...r.columns, ...ORDER_COUNTS], sql: orders(d, r.orders, r.columns) },
+  ]);
+
 /** Creates every rollup table and fills it from the stored visits, clicks and conversions. */
 export const rollupTablesSql = (d: RollupDialect): string =>
-  ROLLUPS.map((r) => traffic(d, r.table, r.columns) + orders(d, r.orders, r.columns)).join('\n');
+  rollupTables(d)
+    .map((t) => t.sql)
+    .join('\n');

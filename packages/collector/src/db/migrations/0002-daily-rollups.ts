@@ -10,5 +10,7 @@ CREATE INDEX IF NOT EXISTS conversions_report ON conversions (site_id, ts, type,
   link_affiliate, channel, source, utm_source, utm_medium, utm_campaign, tickets, value_minor, new_customer, scanned);
 `;
 
-export const up =
-  rollupTablesSql({ integer: 'INTEGER', blob: 'BLOB', options: ' STRICT, WITHOUT ROWID', sketchOf: 'lt_sketch(vid)' }) + coveringIndex;
+/** The rollup tables as SQLite holds them. */
+export const SQLITE_ROLLUPS = { integer: 'INTEGER', blob: 'BLOB', options: ' STRICT, WITHOUT ROWID', sketchOf: 'lt_sketch(vid)' };
+
+export const up = rollupTablesSql(SQLITE_ROLLUPS) + coveringIndex;
