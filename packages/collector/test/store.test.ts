@@ -49,6 +49,12 @@ describe.runIf(PG_URL !== null)('the PostgreSQL store', () => {
     await expect(migratePg((s.store as PgStore).pool, [])).rejects.toThrow(`schema version ${newest} is newer than this collector (knows 0)`);
   });
 
+  it('migration 0007 gives rollup_pending the vacuum settings 0004 gained after it shipped', async () => {
+    const options = async () => (await s.sql("SELECT reloptions FROM pg_class WHERE relname = 'rollup_pending' AND relnamespace = current_schema()::regnamespace"))[0]!.reloptions;
+    await s.remigrate('ALTER TABLE rollup_pending RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold);', 7);
+    expect(await options()).toEqual(['autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=5000']);
+  });
+
   it('two processes flushing the same rollup row at once keep every visit and every visitor', async () => {
     await s.store.createSite(site, 'hash-1');
     const schema = String((await s.sql('SELECT current_schema() AS s'))[0]!.s);
