@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../src/db/sqlite-store.js';
 import { createVisitorIndex, MARK } from '../src/db/visitor-index.js';
+import { attribute } from '../src/attribution.js';
+import { createIngest } from '../src/ingest.js';
 import { createPublicIngest, type PublicRequest } from '../src/public-ingest.js';
 import type { Site } from '../src/store.js';
 
@@ -219,5 +221,40 @@ describe('visitor index in sorted runs (SQLite)', () => {
     );
     expect(again.db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'visits_visitor'").pluck().get()).toBe(0);
     await again.close();
+  });
+
+  it('drops a visit a backfilled touch takes back from the index too: its id, reused by another visitor, credits nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linktrail-vindex-'));
+    dirs.push(dir);
+    const store = createSqliteStore(join(dir, 'db.sqlite'), 'commit', { visitorIndex: { mergeAt: 4, chunk: 1000 } });
+    await store.createSite(SITE, 'hash');
+    const now = Date.now();
+    const T = now - 6 * 3600_000;
+    const M = 60_000;
+    let ingest = createIngest(store);
+    await ingest.warm();
+    const send = async (vid: string, ts: number, referrer = '') =>
+      ingest.record(await ingest.prepareServerHits(SITE, [{ hit: { vid, url: 'https://tickets.acme.example/fest', referrer }, ts, bot: undefined }]));
+    await send('filler-visitor-1', T - 60 * M);
+    await send('filler-visitor-2', T - 50 * M);
+    // Two direct visits of A, the later sent first, a restart between: both stored as visits.
+    await send('visitor-AAAAAAAA', T + 25 * M);
+    ingest = createIngest(store);
+    await ingest.warm();
+    await send('visitor-AAAAAAAA', T + 5 * M);
+    for (let i = 0; i < 4; i++) await store.setSetting('noop', String(i)); // batches in which the merge runs
+    expect(store.db.prepare("SELECT COUNT(*) FROM visitor_visits WHERE vid = 'visitor-AAAAAAAA'").pluck().get()).toBe(2);
+    // A late Google landing of A before both takes them back; then C arrives from Facebook.
+    await send('visitor-AAAAAAAA', T, 'https://www.google.com/');
+    expect(store.db.prepare("SELECT COUNT(*) FROM visitor_visits v WHERE vid = 'visitor-AAAAAAAA' AND NOT EXISTS (SELECT 1 FROM visits WHERE id = v.visit AND vid = v.vid)").pluck().get()).toBe(0);
+    await send('visitor-CCCCCCCC', now - M, 'https://www.facebook.com/');
+    const { conversion } = await store.recordConversion(
+      { siteId: 'acme', order: 'A-1', ts: now, event: null, type: 'purchase', currency: 'EUR', valueMinor: 1000, tickets: 1, items: [], customer: null, vid: 'visitor-AAAAAAAA', cid: null },
+      28,
+      attribute,
+    );
+    expect([conversion.attribution.channel, conversion.attribution.source]).toEqual(['search', 'google']);
+    expect(conversion.attribution.candidates.map((c) => c.source)).not.toContain('facebook');
+    await store.close();
   });
 });

@@ -88,7 +88,7 @@ export function sqliteConversions({ get, all, run, write }: SqliteAccess, rollup
    */
   function visitCandidates(siteId: string, vid: string | null, ts: number, since: number): VisitCandidate[] {
     if (!vid) return [];
-    const select = `SELECT ${VISIT} FROM visitor_visits i JOIN visits v ON v.id = i.visit WHERE i.site_id = ? AND i.vid = ? AND i.ts <= ?`;
+    const select = `SELECT ${VISIT} FROM visitor_visits i JOIN visits v ON v.id = i.visit AND v.vid = i.vid AND v.site_id = i.site_id WHERE i.site_id = ? AND i.vid = ? AND i.ts <= ?`;
     const order = 'ORDER BY i.ts DESC, i.visit DESC';
     const recent = visitors()
       .tail(siteId, vid)

@@ -211,7 +211,9 @@ export function createSqliteStore(
         id, h.siteId, h.vid, h.ts, to,
       );
       if (!v) continue;
+      // Out of the index too: SQLite gives a deleted row's id to the next visit, maybe another visitor's.
       run('DELETE FROM visits WHERE id = ?', id);
+      run('DELETE FROM visitor_visits WHERE site_id = ? AND vid = ? AND ts = ? AND visit = ?', h.siteId, h.vid, v.ts, id);
       run('UPDATE hits SET visit = 0 WHERE ts = ? AND site_id = ? AND vid = ? AND visit = 1', v.ts, h.siteId, h.vid);
       const facts: RollupFacts = {
         channel: String(v.channel), source: str(v.source), code: str(v.code), event: str(v.event),
