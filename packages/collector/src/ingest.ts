@@ -204,9 +204,12 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
         }
       }
       const isUnsure = new Set(unsure);
+      // A batch sent again (a retry after a timeout) stores nothing twice: a hit whose visitor,
+      // time and page are stored already is left out.
+      const twins = new Set((await store.storedHits(site.id, hits.map(({ hit, ts }) => ({ vid: hit.vid, ts })))).map((h) => `${h.vid}\n${h.ts}\n${h.url}`));
       // In time order, a hit's predecessor is the latest of the stored ones and this batch's own.
       const inBatch = new Map<string, number>();
-      return hits.map(({ hit, ts, bot }, i) => {
+      const records = hits.map(({ hit, ts, bot }, i) => {
         let before: number | null | undefined;
         if (isUnsure.has(i)) {
           const earlier = (stored.get(hit.vid) ?? []).filter((t) => t <= ts);
@@ -220,6 +223,7 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
         if (record.touch && record.visit && (isUnsure.has(i) || (held !== undefined && held > ts))) record.late = true;
         return record;
       });
+      return twins.size === 0 ? records : records.filter((r) => !twins.has(`${r.vid}\n${r.ts}\n${r.url}`));
     },
 
     record: (hits) => store.recordHits(hits),

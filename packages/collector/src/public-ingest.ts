@@ -239,9 +239,10 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
 
   async function hits(r: Extract<PublicRequest, { kind: 'hits' }>): Promise<Answer> {
     // A server may omit the user agent (a browser always sends one): then it is no bot.
+    // Every hit of the batch is stored once it answers: those a retry repeats, stored already, too.
     const prepared = await ingest.prepareServerHits(r.site, r.hits);
     await ingest.record(prepared);
-    return { status: 202, accepted: prepared.length };
+    return { status: 202, accepted: r.hits.length };
   }
 
   return {

@@ -207,6 +207,8 @@ export interface Store {
   recentVisitors(sinceTs: number): Promise<Array<{ siteId: string; vid: string; ts: number }>>;
   /** The times of these visitors' stored hits from `from` to `to` (inclusive), for the visit rule of a backfill. */
   hitTimes(siteId: string, vids: string[], from: number, to: number): Promise<Array<{ vid: string; ts: number }>>;
+  /** The url of each stored hit of these (visitor, time) pairs: a server batch sent again finds its hits. */
+  storedHits(siteId: string, hits: Array<{ vid: string; ts: number }>): Promise<Array<{ vid: string; ts: number; url: string }>>;
 
   /** Durable when the promise resolves. A click candidate becomes a click unless its cid is known. */
   recordHits(hits: HitRecord[]): Promise<void>;

@@ -54,6 +54,30 @@ describe('server-side hits and the 30-minute visit rule', () => {
     expect((await visitsOf(t, 'visitor-live')).length).toBe(3);
   });
 
+  it('a batch sent again (a retry after a timeout) stores each hit once: no visit, touch or click twice', async () => {
+    t = await setup();
+    const start = t.clock.now - 5 * HOUR;
+    const batch = {
+      hits: [
+        { vid: 'visitor-retry-a', ts: iso(start), url: EVENT_URL, referrer: 'https://www.google.com/', ua: UA },
+        { vid: 'visitor-retry-a', ts: iso(start + 5 * MINUTE), url: `${EVENT_URL}/seats`, referrer: EVENT_URL, ua: UA },
+        { vid: 'visitor-retry-b', ts: iso(start + MINUTE), url: `${EVENT_URL}?affiliate=mia`, referrer: '', ua: UA },
+        { vid: 'visitor-retry-c', ts: iso(start + 2 * MINUTE), url: EVENT_URL, referrer: '', ua: UA },
+      ],
+    };
+    const send = async () => json(await t!.app.inject({ method: 'POST', url: '/api/sites/acme/hits', headers: t!.auth, payload: batch }));
+    const totals = async () => json(await t!.app.inject({ method: 'GET', url: `/api/sites/acme/report?by=channel&from=${start - HOUR}&to=${t!.clock.now}`, headers: t!.auth })).totals;
+    expect(await send()).toEqual({ accepted: 4 });
+    const once = await totals();
+    expect(once).toMatchObject({ visits: 3, clicks: 1 });
+    expect(await send()).toEqual({ accepted: 4 });
+    expect(await totals()).toEqual(once);
+    expect(await t.sql('SELECT COUNT(*) AS n FROM hits')).toEqual([{ n: 4 }]);
+    // The same visitor and time on another page is another hit.
+    await serverHits(t, [{ vid: 'visitor-retry-c', ts: start + 2 * MINUTE, path: '/other' }]);
+    expect(await t.sql('SELECT COUNT(*) AS n FROM hits')).toEqual([{ n: 5 }]);
+  });
+
   it('a backfilled touch just before a stored visit that is no touch: one visit, the touch', async () => {
     t = await setup();
     const now = t.clock.now;
@@ -126,6 +150,7 @@ describe('server-side hits against the visit map, on a real clock', () => {
         reads.push([from, to]);
         return stored.filter((h) => vids.includes(h.vid) && h.ts >= from && h.ts <= to);
       },
+      storedHits: async () => [],
       recordHits: async () => {},
     } as unknown as Store;
     const ingest = createIngest(store);

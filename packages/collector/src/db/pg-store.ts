@@ -239,6 +239,13 @@ export async function createPgStore(options: PgStoreOptions): Promise<PgStore> {
       return r.map((h) => ({ vid: String(h.vid), ts: Number(h.ts) }));
     },
 
+    async storedHits(siteId, hits) {
+      const times = [...new Set(hits.map((h) => h.ts))];
+      const vids = [...new Set(hits.map((h) => h.vid))];
+      const r = await reading((run) => run('SELECT vid, ts, url FROM hits WHERE ts = ANY($1::bigint[]) AND site_id = $2 AND vid = ANY($3::text[])', [times, siteId, vids]));
+      return r.map((h) => ({ vid: String(h.vid), ts: Number(h.ts), url: String(h.url) }));
+    },
+
     async recordHits(hits) {
       if (hits.length === 0) return;
       await batcher.enqueueMerged({ kind: 'hits', items: hits, write: writeHits }, hitLocks(hits));

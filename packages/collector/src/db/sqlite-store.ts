@@ -338,6 +338,15 @@ export function createSqliteStore(
       );
     },
 
+    async storedHits(siteId, hits) {
+      // Exact times through the time index, then the visitors among the few rows of each.
+      const times = JSON.stringify([...new Set(hits.map((h) => h.ts))]);
+      const vids = JSON.stringify([...new Set(hits.map((h) => h.vid))]);
+      return all('SELECT vid, ts, url FROM hits WHERE ts IN (SELECT value FROM json_each(?)) AND site_id = ? AND vid IN (SELECT value FROM json_each(?))', times, siteId, vids).map(
+        (r) => ({ vid: String(r.vid), ts: Number(r.ts), url: String(r.url) }),
+      );
+    },
+
     async recordHits(hits) {
       if (hits.length === 0) return;
       await batcher.enqueue(() => {
