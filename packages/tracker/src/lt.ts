@@ -9,18 +9,18 @@ try {
   const w = window as Window & { linktrail?: Call };
   const s = document.currentScript as HTMLScriptElement;
   const d = s.dataset;
-  if (!d.site) warn('data-site missing');
+  if (!d.site) warn('no data-site');
   // The tag pasted twice for one site (by hand and by a tag manager) runs once; a tag for
   // another site on the same page runs too (linktrail() then calls the last one).
   else if ((w.linktrail || ({} as Call)).s == d.site) warn('loaded twice');
   else {
     const q = (w.linktrail && w.linktrail.q) || [];
-    // data-api defaults to the origin the script was loaded from. A consent call queued before
-    // the script came decides, as it is replayed, whether this page's pageview goes at all.
+    // data-api defaults to the origin the script was loaded from. A refusal queued before the
+    // script came holds this page's pageview back until a yes (replayed after it, or later).
     const lt = createTracker({
       ...d,
       api: d.api || new URL(s.src).origin,
-      consent: q.some((a) => a[0] == 'consent') ? 'required' : d.consent,
+      consent: q.some((a) => a[0] == 'consent' && !a[1]) ? 'required' : d.consent,
     } as TrackerOptions) as Call;
     lt.s = d.site;
     // Replace the stub first, so calls made from queued callbacks go straight through.

@@ -81,17 +81,19 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
   // Every hit names the site, the page's event and the visitor; its fields are read when it
   // goes, which may be after consent. Empty fields are left out to keep hits small.
   const hit = (fields: () => object, answer?: (verdict?: Verdict) => void) => {
-    const go = () =>
+    const f = () =>
       send(
         o.api,
         JSON.stringify({ site: o.site, event: o.event, vid, ...fields() }, (_k, v: unknown) => (v === null || v === '' ? undefined : v)),
         answer,
       );
-    // A page the browser prerendered is no visit until the visitor opens it (it may never be).
-    const f = () => ((document as Document & { prerendering?: boolean }).prerendering ? document.addEventListener('prerenderingchange', go) : go());
     if (off) return;
-    if (granted) f();
-    else if (granted == null) held.push(f);
+    // A page the browser prerendered is no visit until the visitor opens it (it may never be):
+    // its hits are decided then, consent as it stands then included.
+    if ((document as Document & { prerendering?: boolean }).prerendering) document.addEventListener('prerenderingchange', () => hit(fields, answer));
+    else if (granted) f();
+    // This page's pageview (the one hit with an answer) waits even after a refusal: a later yes sends it.
+    else if (granted == null || answer) held.push(answer ? (page = f) : f);
   };
 
   try {
@@ -123,7 +125,6 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
         settle();
       },
     );
-    page = held[0];
   } catch (e) {
     warn(e);
     settle();
@@ -154,7 +155,7 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
             ? { order: rid(), ...(b as object), type: a }
             : command == 'conversion' && a
         ) as ConversionInput;
-        if (!d.order) throw 'bad arguments';
+        if (!d.order) throw 'bad call';
         hit(() => ({ kind: 'conversion', cid: touch.clickId, ...d }));
       }
     } catch (e) {

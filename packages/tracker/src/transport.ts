@@ -13,7 +13,8 @@ const first = (...ways: (() => unknown)[]) =>
     try {
       return w();
     } catch {
-      return 0;
+      // Threw: not this way (undefined is as falsy as a refusal).
+      return;
     }
   });
 

@@ -116,10 +116,13 @@ it('a refusal queued before it loaded keeps the pageview and the cookie back; a 
   expect(sent.map((s) => s.hit.url)).toEqual([`https://shop.example.com/e/summer-fest?affiliate=mia&lt_cid=${CID}`]);
 });
 
-it('a yes queued before it loaded sends the pageview at once', async () => {
-  installStub()('consent', true);
+it('a yes queued before it loaded sends the pageview at once, and a ready queued before it gets the landing', async () => {
+  const got: unknown[] = [];
+  installStub()('ready', (info: unknown) => got.push(info));
+  page.linktrail!('consent', true);
   await loadScript({ site: 'acme' });
   expect(sent).toHaveLength(1);
+  await expect.poll(() => got).toEqual([expect.objectContaining({ clickId: CID, affiliate: 'mia' })]);
 });
 
 it('runs once when the tag is on the page twice (pasted, and again by a tag manager)', async () => {
@@ -166,7 +169,7 @@ it('without data-site, warns and sends nothing', async () => {
   const warn = warnings();
   installStub()('conversion', { order: 'A-1' });
   await loadScript({ event: 'summer-fest' });
-  expect(warn).toHaveBeenCalledWith('linktrail:', 'data-site missing');
+  expect(warn).toHaveBeenCalledWith('linktrail:', 'no data-site');
   expect(sent).toEqual([]);
 });
 

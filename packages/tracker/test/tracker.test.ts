@@ -57,18 +57,54 @@ describe('the pageview', () => {
     expect(load().hits[0].url).toBe(landing);
   });
 
-  it('waits while the page is prerendered: a page the visitor never opens sends nothing', () => {
-    Object.defineProperty(document, 'prerendering', { value: true, configurable: true });
-    try {
+  describe('on a page the browser prerendered', () => {
+    // The browser fires prerenderingchange once, when the visitor opens the page: this test's
+    // listeners only (jsdom keeps every earlier test's on the one document).
+    let listeners: Array<() => void> = [];
+    beforeEach(() => {
+      listeners = [];
+      vi.spyOn(document, 'addEventListener').mockImplementation((type: string, cb: unknown) => {
+        if (type == 'prerenderingchange') listeners.push(cb as () => void);
+      });
+    });
+    const prerender = (on: boolean) => Object.defineProperty(document, 'prerendering', { value: on, configurable: true });
+    const open = () => {
+      prerender(false);
+      listeners.splice(0).map((cb) => cb());
+    };
+    afterEach(() => void delete (document as { prerendering?: boolean }).prerendering);
+
+    it('sends nothing until the visitor opens it (a page never opened is no visit)', () => {
+      prerender(true);
       const t = load();
       t.lt('conversion', { order: 'A-1' });
       expect(t.hits).toEqual([]);
-      Object.defineProperty(document, 'prerendering', { value: false, configurable: true });
-      document.dispatchEvent(new Event('prerenderingchange'));
+      expect(document.cookie).toBe('');
+      open();
       expect(t.hits.map((h) => h.kind ?? 'pageview')).toEqual(['pageview', 'conversion']);
-    } finally {
-      delete (document as { prerendering?: boolean }).prerendering;
-    }
+    });
+
+    it('heeds a refusal made before it is opened, and a yes after it', () => {
+      prerender(true);
+      const t = load();
+      t.lt('event', 'signup');
+      t.lt('consent', false);
+      open();
+      expect(t.hits).toEqual([]);
+      expect(document.cookie).toBe('');
+      t.lt('consent', true);
+      expect(t.hits.map((h) => h.kind ?? 'pageview')).toEqual(['pageview']);
+    });
+
+    it('with data-consent="required", a yes then a no before it is opened sends nothing', () => {
+      prerender(true);
+      const t = load({ consent: 'required' });
+      t.lt('consent', true);
+      t.lt('consent', false);
+      open();
+      expect(t.hits).toEqual([]);
+      expect(document.cookie).toBe('');
+    });
   });
 
   it('asks the collector for its verdict, which conversions do not', () => {
