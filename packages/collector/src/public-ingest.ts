@@ -11,6 +11,7 @@ import { normalizeConversion, PIXEL_ITEMS, recordConversion } from './conversion
 import { HttpError, parseJsonBody, schemaMessage } from './errors.js';
 import { createIngest } from './ingest.js';
 import { parseItems } from './items.js';
+import { oneAtATime } from './one-at-a-time.js';
 import { slug, UNPRINTABLE } from './schemas/common.js';
 import { NUMERAL, scriptConversionFields, type ConversionInput } from './schemas/conversion.js';
 import { scriptHitFields, type HitInput } from './schemas/hit.js';
@@ -237,11 +238,13 @@ export async function createPublicIngest(options: PublicIngestOptions): Promise<
     return { status: 200, cookie: visitor?.cookie };
   }
 
+  // A site's server batches one after another: a retry sent while the first is still being
+  // written finds its hits stored (prepareServerHits), instead of both reading before either wrote.
+  const serially = oneAtATime();
   async function hits(r: Extract<PublicRequest, { kind: 'hits' }>): Promise<Answer> {
     // A server may omit the user agent (a browser always sends one): then it is no bot.
     // Every hit of the batch is stored once it answers: those a retry repeats, stored already, too.
-    const prepared = await ingest.prepareServerHits(r.site, r.hits);
-    await ingest.record(prepared);
+    await serially(r.site.id, async () => ingest.record(await ingest.prepareServerHits(r.site, r.hits)));
     return { status: 202, accepted: r.hits.length };
   }
 

@@ -78,6 +78,16 @@ describe('server-side hits and the 30-minute visit rule', () => {
     expect(await t.sql('SELECT COUNT(*) AS n FROM hits')).toEqual([{ n: 5 }]);
   });
 
+  it('a retry sent while the first is still being written stores each hit once too', async () => {
+    t = await setup();
+    const start = t.clock.now - 5 * HOUR;
+    const hits = Array.from({ length: 50 }, (_, i) => ({ vid: `visitor-both-${i}`, ts: iso(start + i * MINUTE), url: `${EVENT_URL}?affiliate=mia`, referrer: '', ua: UA }));
+    const send = () => t!.app.inject({ method: 'POST', url: '/api/sites/acme/hits', headers: t!.auth, payload: { hits } });
+    expect((await Promise.all([send(), send(), send()])).map((r) => r.statusCode)).toEqual([202, 202, 202]);
+    expect(await t.sql('SELECT COUNT(*) AS n FROM hits')).toEqual([{ n: 50 }]);
+    expect(await t.sql('SELECT COUNT(*) AS n FROM visits')).toEqual([{ n: 50 }]);
+  });
+
   it('a backfilled touch just before a stored visit that is no touch: one visit, the touch', async () => {
     t = await setup();
     const now = t.clock.now;

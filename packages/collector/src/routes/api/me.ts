@@ -8,6 +8,7 @@ import { conflict, HttpError } from '../../errors.js';
 import { codeSlug, email, slug, text } from '../../schemas/common.js';
 import type { Affiliate, Code, Site } from '../../store.js';
 import { teamOf, teamRoot } from '../../teams.js';
+import { oneAtATime } from '../../one-at-a-time.js';
 import { DAY } from '../../time.js';
 import { affiliateView, checkInvite, invite } from './promoters.js';
 import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './report.js';
@@ -102,24 +103,14 @@ function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   // One new code at a time per site on this process: a budget is counted, then spent, with
   // no other request's write in between.
-  const queues = new Map<string, Promise<unknown>>();
-  const oneAtATime = <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const result = (queues.get(key) ?? Promise.resolve()).then(work);
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    queues.set(key, tail);
-    void tail.then(() => queues.get(key) === tail && queues.delete(key));
-    return result;
-  };
+  const serially = oneAtATime();
 
   app.post('/api/me/codes', { schema: { body: codeBody } }, async (request, reply) => {
     const { site, affiliate } = me(request);
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
     const name = b.code.toLowerCase();
     const recruit = Boolean(b.name && b.email);
-    return oneAtATime(site.id, async () => {
+    return serially(site.id, async () => {
       // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
       await checkInvite(ctx, site, { code: b.code, event: b.event });
       // A code that already brought visits (used before anyone registered it) would hand its
