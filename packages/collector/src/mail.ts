@@ -11,6 +11,9 @@ export interface Message {
 
 export type Mailer = (message: Message) => Promise<'sent' | 'logged' | 'failed'>;
 
+/** The longest a welcome email may wait on the mail server: to connect, to be greeted, in silence. */
+export const MAIL_TIMEOUT_MS = 10_000;
+
 export function createMailer(options: { smtpUrl: string | null; from: string; log: FastifyBaseLogger }): Mailer {
   const { smtpUrl, from, log } = options;
   if (!smtpUrl) {
@@ -22,7 +25,11 @@ export function createMailer(options: { smtpUrl: string | null; from: string; lo
   let transport: Promise<import('nodemailer').Transporter> | null = null;
   return async (m) => {
     try {
-      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
+      // Bounded waits (nodemailer's own: 2 min to connect, 10 min of a silent socket): the
+      // invite that sends it answers within them, with email: 'failed' past them.
+      transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+        nodemailer.createTransport({ url: smtpUrl, connectionTimeout: MAIL_TIMEOUT_MS, greetingTimeout: MAIL_TIMEOUT_MS, socketTimeout: MAIL_TIMEOUT_MS }),
+      );
       await (await transport).sendMail({ from, to: m.to, subject: m.subject, text: m.text });
       return 'sent';
     } catch (error) {

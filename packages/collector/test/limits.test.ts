@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ADMIN, BROWSER_UA, EVENT_URL, json, makeApp } from './helper.js';
 
 type T = Awaited<ReturnType<typeof makeApp>>;
@@ -139,6 +140,38 @@ describe("a promoter's recruits", () => {
     expect(answers.filter((a) => a.statusCode === 429)).toHaveLength(9);
     const me = json(await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${mia}` } }));
     expect(me.subPromoters).toHaveLength(3);
+  });
+});
+
+describe("a promoter's recruit's welcome email", () => {
+  it('is sent after the budget is spent: a mail server that never answers holds up no other promoter', async () => {
+    const silent = createServer(() => {}); // accepts, never greets
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const sockets: Socket[] = [];
+    silent.on('connection', (s) => sockets.push(s));
+    try {
+      t = await makeApp({ smtpUrl: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+      await t.app.inject({ method: 'POST', url: '/api/sites', headers: { authorization: `Bearer ${ADMIN}` }, payload: { id: 'acme', name: 'Acme', url: 'https://tickets.example.com' } });
+      const invite = async (name: string) => {
+        // The organiser's invite mails too: let the silent server drop it at once.
+        const pending = t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name, email: `${name}@example.com` } });
+        await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(0));
+        sockets.splice(0).map((s) => s.destroy());
+        return json(await pending).token as string;
+      };
+      const [mia, sam] = [await invite('mia'), await invite('sam')];
+      const code = (token: string, payload: Record<string, string>) => t.app.inject({ method: 'POST', url: '/api/me/codes', headers: { authorization: `Bearer ${token}` }, payload });
+      let answered = false;
+      const recruit = code(mia, { code: 'lea', name: 'Lea', email: 'lea@example.com' }).finally(() => (answered = true));
+      await vi.waitFor(() => expect(sockets.length).toBe(1));
+      // Lea's welcome hangs on the mail server; Sam's new code does not wait for it.
+      expect((await code(sam, { code: 'sam-tiktok' })).statusCode).toBe(201);
+      expect(answered).toBe(false);
+      sockets.splice(0).map((s) => s.destroy());
+      expect(json(await recruit)).toMatchObject({ affiliate: { id: 'lea' }, code: 'lea', email: 'failed' });
+    } finally {
+      await new Promise((r) => silent.close(r));
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import type { Affiliate, Code, Site } from '../../store.js';
 import { teamOf, teamRoot } from '../../teams.js';
 import { oneAtATime } from '../../one-at-a-time.js';
 import { DAY } from '../../time.js';
-import { affiliateView, checkInvite, invite } from './promoters.js';
+import { affiliateView, checkInvite, grant, welcome } from './promoters.js';
 import { parseReportQuery, reportQuerystring, runReport, sendReport, type ReportParams } from './report.js';
 import { codeLinks, createAffiliate, createCode } from './sites.js';
 
@@ -110,21 +110,24 @@ function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
     const name = b.code.toLowerCase();
     const recruit = Boolean(b.name && b.email);
-    return serially(site.id, async () => {
+    const made = await serially(site.id, async () => {
       // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
       await checkInvite(ctx, site, { code: b.code, event: b.event });
       // A code that already brought visits (used before anyone registered it) would hand its
       // past sales to whoever claims it: only the organiser may register it.
       if (await ctx.store.codeSeen(site.id, name)) throw conflict(`code ${name} has already been used on this site; pick another`);
       await checkBudgets(ctx, site, affiliate, recruit);
-      if (recruit) {
-        // A recruit: their own affiliate record under this promoter, their code, their invite.
-        const sub = await createAffiliate(ctx, site.id, { name: b.name!, email: b.email!, parent: affiliate.id });
-        const { token: _t, ...invited } = await invite(ctx, site, sub, { code: b.code, event: b.event });
-        return reply.code(201).send(invited);
-      }
-      const created = await createCode(ctx, site, { code: b.code, affiliate: affiliate.id, event: b.event });
-      return reply.code(201).send({ code: created.code, event: created.event, link: created.link, shortlink: created.shortlink });
+      if (!recruit) return { code: await createCode(ctx, site, { code: b.code, affiliate: affiliate.id, event: b.event }) };
+      // A recruit: their own affiliate record under this promoter, their code, their token.
+      const sub = await createAffiliate(ctx, site.id, { name: b.name!, email: b.email!, parent: affiliate.id });
+      return { recruit: await grant(ctx, site, sub, { code: b.code, event: b.event }) };
     });
+    if (made.code) {
+      const { code, event, link, shortlink } = made.code;
+      return reply.code(201).send({ code, event, link, shortlink });
+    }
+    // The welcome email goes after the budget's turn: a slow mail server holds up no one else.
+    const { token: _t, ...invited } = await welcome(ctx, site, made.recruit!);
+    return reply.code(201).send(invited);
   });
 }

@@ -33,6 +33,11 @@ export const affiliateView = (a: Affiliate) => ({ id: a.id, name: a.name, nickna
 /** Gives an affiliate a code (the one named, an existing one, or one named after them),
  *  a fresh access token, and sends the welcome email. */
 export async function invite(ctx: Ctx, site: Site, affiliate: Affiliate, wanted: { code?: string; event?: string }) {
+  return welcome(ctx, site, await grant(ctx, site, affiliate, wanted));
+}
+
+/** An invite's writes: the affiliate's code and a fresh access token (no email yet). */
+export async function grant(ctx: Ctx, site: Site, affiliate: Affiliate, wanted: { code?: string; event?: string }) {
   const codes = (await ctx.store.listCodes(site.id)).filter((c) => c.affiliate === affiliate.id);
   let code = wanted.code ? codes.find((c) => c.code === wanted.code!.toLowerCase()) : (wanted.event ? undefined : codes[0]);
   if (!code) {
@@ -48,13 +53,19 @@ export async function invite(ctx: Ctx, site: Site, affiliate: Affiliate, wanted:
   }
   const token = `ltp_${randomId(24)}`;
   await ctx.store.setAffiliateToken(site.id, affiliate.id, hashToken(token));
-  const links = await codeLinks(ctx, site, code);
+  return { affiliate, code: code.code, ...(await codeLinks(ctx, site, code)), token };
+}
+
+/** Sends the welcome email of a granted invite; answers the invite as the API shows it. */
+export async function welcome(ctx: Ctx, site: Site, granted: Awaited<ReturnType<typeof grant>>) {
+  const { affiliate, ...invited } = granted;
   let emailStatus: 'sent' | 'logged' | 'failed' | 'no_address' = 'no_address';
   if (affiliate.email) {
-    const message = welcomeMessage({ name: affiliate.nickname ?? affiliate.name, siteName: site.name, ...links, accessLink: accessLink(ctx, token) });
+    const links = { link: invited.link, shortlink: invited.shortlink };
+    const message = welcomeMessage({ name: affiliate.nickname ?? affiliate.name, siteName: site.name, ...links, accessLink: accessLink(ctx, invited.token) });
     emailStatus = await ctx.mail({ to: affiliate.email, ...message });
   }
-  return { affiliate: affiliateView(affiliate), code: code.code, ...links, token, email: emailStatus };
+  return { affiliate: affiliateView(affiliate), ...invited, email: emailStatus };
 }
 
 /**
