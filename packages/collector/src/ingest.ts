@@ -148,7 +148,9 @@ export function createIngest(store: Store, maxVisitors = 200_000): Ingest {
       vid: hit.vid,
       cid,
       event: hit.event ?? null,
-      url: printable(hit.url, STORED_URL)!,
+      // Without its fragment, which only the page reads (and which may hold what it keeps to
+      // itself, e.g. a token the page took out of its address before the script ran).
+      url: printable(page, STORED_URL)!,
       referrer: printable(referrer, STORED_URL),
       channel: c.channel,
       source: printable(c.source, STORED_URL),

@@ -32,6 +32,17 @@ describe('POST /collect', () => {
     expect(await t.sql('SELECT vid FROM hits')).toEqual([{ vid: 'visitor-aaaa' }]);
   });
 
+  it('stores the page without its fragment, and takes any navigation type a browser names (only reload and back/forward are replays)', async () => {
+    const sent = async (vid: string, nav: string, url = EVENT_URL) =>
+      (await t.app.inject({ method: 'POST', url: '/collect', headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA }, payload: JSON.stringify({ site: 'acme', vid, url, nav }) })).statusCode;
+    expect(await sent('visitor-frag', 'navigate', `${EVENT_URL}?affiliate=mia#access_token=secret`)).toBe(204);
+    expect(await sent('visitor-next', 'some_future_type')).toBe(204);
+    expect(await t.sql('SELECT vid, url, visit FROM hits ORDER BY vid')).toEqual([
+      { vid: 'visitor-frag', url: `${EVENT_URL}?affiliate=mia`, visit: 1 },
+      { vid: 'visitor-next', url: EVENT_URL, visit: 1 },
+    ]);
+  });
+
   it('classifies from url and referrer itself and ignores the script verdict', async () => {
     await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 'https://l.instagram.com/', channel: 'paid', source: 'evil' });
     expect((await t.sql('SELECT channel, source FROM hits'))[0]).toEqual({ channel: 'social', source: 'instagram' });
@@ -78,9 +89,9 @@ describe('POST /collect', () => {
   });
 
   it('names the field that is wrong', async () => {
-    const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, nav: 'sideways' });
+    const res = await pageview(t, { vid: 'visitor-aaaa', url: EVENT_URL, referrer: 42 as unknown as string });
     expect(res.statusCode).toBe(400);
-    expect(json(res).message).toMatch(/nav/);
+    expect(json(res).message).toMatch(/referrer/);
   });
 
   it('names an unknown field of a ticket line, in the body and in the image fallback alike', async () => {

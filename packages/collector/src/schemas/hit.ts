@@ -28,6 +28,8 @@ export const scriptHitFields = {
   event: { type: 'string', maxLength: 256 },
   platform: { type: 'string', maxLength: 4096 },
   param: { type: 'string', maxLength: 256 },
+  // The navigation type as the browser names it: a name some browser adds later is no replay.
+  nav: { type: 'string', maxLength: 32 },
 } as const;
 
 export interface HitInput {
@@ -36,7 +38,8 @@ export interface HitInput {
   url: string;
   referrer?: string;
   event?: string;
-  nav?: 'navigate' | 'reload' | 'back_forward' | 'prerender';
+  /** navigate, reload, back_forward, prerender (or, from the script, any name a browser gives). */
+  nav?: string;
   platform?: string;
   param?: string;
   ts?: string | number;
