@@ -215,7 +215,7 @@ describe('GET /lt.js encodings', () => {
     expect((await get({ 'accept-encoding': accept, 'if-none-match': plain.headers.etag as string })).statusCode).toBe(200);
   });
 
-  it.each(['', 'identity', 'gzip;q=0', 'gzip; q=0.0, br', 'deflate'])('sends it as it is for Accept-Encoding %j', async (accept) => {
+  it.each(['', 'identity', 'gzip;q=0', 'gzip; q=0.0, br', 'deflate', 'gzip;q=0, *', '*;q=0'])('sends it as it is for Accept-Encoding %j', async (accept) => {
     const res = await get(accept ? { 'accept-encoding': accept } : {});
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers.vary).toBe('Accept-Encoding');

@@ -20,12 +20,15 @@ function noneMatch(header: string | undefined, etag: string): boolean {
   return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => tag.replace(/^W\//, '') === etag);
 }
 
-/** Accept-Encoding lists gzip (or *) without refusing it with q=0. */
-const takesGzip = (header: string | undefined): boolean =>
-  (header ?? '').split(',').some((c) => {
-    const [coding, ...params] = c.trim().toLowerCase().split(';');
-    return (coding === 'gzip' || coding === '*') && !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p));
-  });
+/** Accept-Encoding takes gzip: named with a q above 0, or else `*` with one (RFC 9110 §12.5.3). */
+function takesGzip(header: string | undefined): boolean {
+  const q = new Map<string, boolean>();
+  for (const c of (header ?? '').toLowerCase().split(',')) {
+    const [coding, ...params] = c.split(';').map((p) => p.trim());
+    if (coding) q.set(coding, !params.some((p) => /^q\s*=\s*0(\.0*)?$/.test(p)));
+  }
+  return q.get('gzip') ?? q.get('*') ?? false;
+}
 
 /**
  * `file` defaults to @linktrail/tracker's built dist/lt.js, looked up on first request. Served
