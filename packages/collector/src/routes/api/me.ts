@@ -44,7 +44,7 @@ async function checkBudgets(ctx: Ctx, site: Site, me: Affiliate, recruit: boolea
   const refuse = (max: number, what: string) =>
     new HttpError(429, 'rate_limited', `at most ${max} ${what} a day for a promoter's team; ask the organiser, or try again tomorrow`);
   if (codesPerDay > 0) {
-    const codes = (await ctx.store.listCodes(site.id)).filter((c) => c.affiliate && team.has(c.affiliate) && c.createdAt > since);
+    const codes = (await ctx.store.listCodes(site.id)).filter((c) => c.affiliate && team.has(c.affiliate) && c.createdAt >= since);
     if (codes.length >= codesPerDay) throw refuse(codesPerDay, 'new codes');
   }
   if (recruit && recruitsPerDay > 0 && (await ctx.store.countRecruits(site.id, [...team], since)) >= recruitsPerDay) {
