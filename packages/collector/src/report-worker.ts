@@ -34,10 +34,12 @@ export interface ReportReader {
  */
 export const RAW_REPORTS = { perSite: 2, perPromoter: 1, promotersPerSite: 2, all: 8 } as const;
 
-/** Reports from `file` (migrated already by the main thread's store) on worker threads. */
-export function reportWorker(file: string): ReportReader {
-  const rollups = lane(file);
-  const raw = lane(file);
+/**
+ * `report` with the raw-report limits (RAW_REPORTS) in front: a report past its share is a 429
+ * at once. Reports the daily rollups answer pass straight on. On this process: a site's
+ * organiser and promoters on several processes get a share on each.
+ */
+export function limitRawReports(report: Store['report']): Store['report'] {
   const out = new Map<string, number>();
   let rawAll = 0;
   const count = (key: string) => out.get(key) ?? 0;
@@ -46,43 +48,50 @@ export function reportWorker(file: string): ReportReader {
     if (left === 0) out.delete(key);
     else out.set(key, left);
   };
+  return (siteId, query) => {
+    if (readsRollupsOnly(query)) return report(siteId, query);
+    // Counted by whose report it is: the organiser's, or one promoter's (whatever their codes).
+    const promoter = query.codes !== undefined ? (query.promoter ?? query.codes.join(',')) : null;
+    const shares: Array<[string, number]> =
+      promoter === null
+        ? [[`${siteId}\0site`, RAW_REPORTS.perSite]]
+        : [
+            [`${siteId}\0promoter\0${promoter}`, RAW_REPORTS.perPromoter],
+            [`${siteId}\0promoters`, RAW_REPORTS.promotersPerSite],
+          ];
+    const [mineKey, mineMax] = shares[0]!;
+    const mine = count(mineKey);
+    const full = shares.find(([key, max]) => count(key) >= max);
+    if (full || rawAll >= RAW_REPORTS.all) {
+      const whose = mine >= mineMax ? `${mine} of your reports` : full ? `${count(full[0])} reports of this site's promoters` : `${rawAll} reports`;
+      return Promise.reject(
+        new HttpError(
+          429,
+          'reports_busy',
+          `${whose} that read raw rows ${mine === 1 && mine >= mineMax ? 'is' : 'are'} under way; retry in a few seconds. ` +
+            'Reports over whole UTC days (from/to as dates) by one dimension read the daily rollups and never wait for these.',
+          { 'retry-after': '5' },
+        ),
+      );
+    }
+    for (const [key] of shares) add(key, 1);
+    rawAll++;
+    const done = () => {
+      rawAll--;
+      for (const [key] of shares) add(key, -1);
+    };
+    const answer = report(siteId, query);
+    answer.then(done, done);
+    return answer;
+  };
+}
+
+/** Reports from `file` (migrated already by the main thread's store) on worker threads. */
+export function reportWorker(file: string): ReportReader {
+  const rollups = lane(file);
+  const raw = lane(file);
   return {
-    report: (siteId, query) => {
-      if (readsRollupsOnly(query)) return rollups.report(siteId, query);
-      // Counted by whose report it is: the organiser's, or one promoter's (whatever their codes).
-      const promoter = query.codes !== undefined ? (query.promoter ?? query.codes.join(',')) : null;
-      const shares: Array<[string, number]> =
-        promoter === null
-          ? [[`${siteId}\0site`, RAW_REPORTS.perSite]]
-          : [
-              [`${siteId}\0promoter\0${promoter}`, RAW_REPORTS.perPromoter],
-              [`${siteId}\0promoters`, RAW_REPORTS.promotersPerSite],
-            ];
-      const [mineKey, mineMax] = shares[0]!;
-      const mine = count(mineKey);
-      const full = shares.find(([key, max]) => count(key) >= max);
-      if (full || rawAll >= RAW_REPORTS.all) {
-        const whose = mine >= mineMax ? `${mine} of your reports` : full ? `${count(full[0])} reports of this site's promoters` : `${rawAll} reports`;
-        return Promise.reject(
-          new HttpError(
-            429,
-            'reports_busy',
-            `${whose} that read raw rows ${mine === 1 && mine >= mineMax ? 'is' : 'are'} under way; retry in a few seconds. ` +
-              'Reports over whole UTC days (from/to as dates) by one dimension read the daily rollups and never wait for these.',
-            { 'retry-after': '5' },
-          ),
-        );
-      }
-      for (const [key] of shares) add(key, 1);
-      rawAll++;
-      const done = () => {
-        rawAll--;
-        for (const [key] of shares) add(key, -1);
-      };
-      const answer = raw.report(siteId, query);
-      answer.then(done, done);
-      return answer;
-    },
+    report: limitRawReports((siteId, query) => (readsRollupsOnly(query) ? rollups : raw).report(siteId, query)),
     async close() {
       await Promise.all([rollups.close(), raw.close()]);
     },

@@ -7,7 +7,7 @@ import { exitOnSyncFailure } from './db/wal-sync.js';
 import { seedDemo } from './demo-seed.js';
 import { hashToken, randomId } from './ids.js';
 import { startIngestWorker } from './ingest-worker.js';
-import { readingThrough, reportWorker } from './report-worker.js';
+import { limitRawReports, readingThrough, reportWorker } from './report-worker.js';
 
 function fail(message: string): never {
   console.error(`linktrail: ${message}`);
@@ -28,7 +28,11 @@ async function main(): Promise<void> {
     : createSqliteStore(config.dbFile, config.sync, { onSyncFailure: exitOnSyncFailure });
   // On a SQLite file, reports read on a thread of their own (report-worker.ts), so a big one
   // never holds up the HTTP answers; PostgreSQL's reads wait on the network, not on this thread.
-  const store = !config.databaseUrl && config.dbFile !== ':memory:' ? readingThrough(reportWorker(config.dbFile), opened) : opened;
+  // On PostgreSQL they share its pool with the traffic's writes: as many raw ones at once as on SQLite.
+  const store =
+    !config.databaseUrl && config.dbFile !== ':memory:'
+      ? readingThrough(reportWorker(config.dbFile), opened)
+      : { ...opened, report: limitRawReports(opened.report) };
   // Keep the cookie secret across restarts and processes, or visitors would lose their id:
   // the first process to start stores one, every other one reads it.
   const cookieSecret = config.cookieSecret ?? (await store.initSetting('cookie_secret', randomId(32)));

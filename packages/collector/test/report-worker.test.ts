@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../dist/app.js';
 import { createSqliteStore } from '../dist/db/sqlite-store.js';
-import { RAW_REPORTS, readingThrough, reportWorker } from '../dist/report-worker.js';
+import { limitRawReports, RAW_REPORTS, readingThrough, reportWorker } from '../dist/report-worker.js';
 
 const DAY = 86_400_000;
 const dir = mkdtempSync(join(tmpdir(), 'linktrail-reports-'));
@@ -147,6 +147,24 @@ describe('reports on the report worker', () => {
     await Promise.all([other, elsewhere, ...organiser]);
     await expect(reader.report('s', rawQuery('ivy', ['promo-3']))).resolves.toHaveProperty('rows');
     await reader.close();
+  });
+
+  it('hold in front of any store (PostgreSQL has no report threads): raw reports past a share wait for none', async () => {
+    const running: Array<() => void> = [];
+    const report = limitRawReports(() => new Promise((resolve) => running.push(() => resolve({ rows: [], totals: {} } as never))));
+    const raw = (promoter?: string) => ({ dims: ['code', 'channel'] as never, from: 1, to: 2, event: null, ...(promoter ? { codes: ['x'], promoter } : {}) });
+    const answers = [report('s', raw()), report('s', raw()), report('s', raw('mia')), report('s', raw('sam'))];
+    await expect(report('s', raw())).rejects.toMatchObject({ statusCode: 429 });
+    await expect(report('s', raw('ivy'))).rejects.toMatchObject({ statusCode: 429 });
+    // A report the rollups answer is never held back.
+    const rollup = report('s', { dims: ['code'] as never, from: 0, to: 86_400_000, event: null });
+    expect(running).toHaveLength(5);
+    running.splice(0).map((end) => end());
+    await Promise.all([...answers, rollup]);
+    expect(running).toHaveLength(0);
+    const again = report('s', raw('ivy'));
+    running.splice(0).map((end) => end());
+    await expect(again).resolves.toHaveProperty('rows');
   });
 
   it('answer 429 reports_busy through the report route', async () => {
