@@ -153,6 +153,7 @@ export const UNAVAILABLE_LOG_EVERY = 10_000;
  */
 export function installErrorHandler(app: FastifyInstance, now: () => number = Date.now): void {
   // An outage fails every request: at thousands a second, a line each would flood the log.
+  // `unlogged`: the failures since the line before (which may have been an earlier outage's).
   let loggedAt = -Infinity;
   let unlogged = 0;
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {

@@ -1,6 +1,10 @@
 // The daily rollup tables (see rollups.ts) and the SQL that fills them from rows already
 // stored, for both stores: the only differences are a few words of dialect. '' stands for
 // "none" in key columns (a NULL would defeat the upsert).
+//
+// Migrations 0002 (both stores) and SQLite's 0007 build from this file as it is now, so a new
+// database gets a change here at once: its own migration, for the databases before it, must
+// first look whether the change is there already (SQLite has no ADD COLUMN IF NOT EXISTS).
 import { ORDER_SOURCE, ROLLUPS } from '../rollups.js';
 
 export interface RollupDialect {

@@ -102,7 +102,8 @@ export function createSqliteStore(
   });
   // Prepared statements by their text. Reports make many texts (a statement per grouping and
   // filter): bounded, the oldest prepared dropped first (better-sqlite3 finalizes it when
-  // collected), so no query string can grow native memory without end.
+  // collected), so no query string can grow native memory without end. The ingest worker's
+  // connection has a fixed set, far below the bound; the report threads' churn among reports.
   const cache = new Map<string, Statement>();
   const stmt = (sql: string): Statement => {
     let s = cache.get(sql);
