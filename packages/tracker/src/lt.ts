@@ -9,12 +9,14 @@ try {
   const w = window as Window & { linktrail?: Call };
   const s = document.currentScript as HTMLScriptElement;
   const d = s.dataset;
+  // The queue stub, a tracker already running, or nothing.
+  const before = w.linktrail || ({} as Call);
   if (!d.site) warn('no data-site');
   // The tag pasted twice for one site (by hand and by a tag manager) runs once; a tag for
   // another site on the same page runs too (linktrail() then calls the last one).
-  else if ((w.linktrail || ({} as Call)).s == d.site) warn('loaded twice');
+  else if (before.s == d.site) warn('loaded twice');
   else {
-    const q = (w.linktrail && w.linktrail.q) || [];
+    const q = before.q || [];
     // data-api defaults to the origin the script was loaded from. A refusal queued before the
     // script came holds this page's pageview back until a yes (replayed after it, or later).
     const lt = createTracker({

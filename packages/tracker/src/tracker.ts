@@ -84,7 +84,7 @@ export function createTracker(o: TrackerOptions, deps: TrackerDeps = {}): Linktr
     const f = () =>
       send(
         o.api,
-        JSON.stringify({ site: o.site, event: o.event, vid, ...fields() }, (_k, v: unknown) => (v === null || v === '' ? undefined : v)),
+        JSON.stringify({ site: o.site, event: o.event, vid, ...fields() }, (_k, v: unknown) => (v == null || v === '' ? undefined : v)),
         answer,
       );
     if (off) return;
