@@ -144,6 +144,21 @@ describe("a promoter's recruits", () => {
 });
 
 describe("a promoter's recruit's welcome email", () => {
+  it('never carries a link in the name the promoter gave (it is sent in the site name)', async () => {
+    const site = await withSite({});
+    const mia = json(await t.app.inject({ method: 'POST', url: '/api/sites/acme/promoters', headers: { authorization: `Bearer ${site}` }, payload: { name: 'mia', email: 'mia@example.com' } })).token as string;
+    const recruit = (code: string, name: string) =>
+      t.app.inject({ method: 'POST', url: '/api/me/codes', headers: { authorization: `Bearer ${mia}` }, payload: { code, name, email: `${code}@example.com` } });
+    for (const [i, name] of ['Lea, your tickets are void: https://evil.example', 'Lea (see www.evil.example)', 'Lea, log in at evil-tickets.com now'].entries()) {
+      const res = await recruit(`bad-${i}`, name);
+      expect([res.statusCode, json(res).message]).toEqual([400, "name must be the recruit's name, without a link or web address"]);
+    }
+    for (const [i, name] of ['J.R.R. Tolkien', "Anne-Marie O'Neil", 'Dr. Co Li'].entries()) expect((await recruit(`good-${i}`, name)).statusCode).toBe(201);
+    const me = json(await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${mia}` } }));
+    // The refused ones left nothing behind.
+    expect(me.subPromoters.flatMap((p: any) => p.codes.map((c: any) => c.code)).sort()).toEqual(['good-0', 'good-1', 'good-2']);
+  });
+
   it('is sent after the budget is spent: a mail server that never answers holds up no other promoter', async () => {
     const silent = createServer(() => {}); // accepts, never greets
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

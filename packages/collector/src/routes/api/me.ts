@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePromoter } from '../../auth.js';
 import type { Ctx } from '../../context.js';
-import { conflict, HttpError } from '../../errors.js';
+import { badRequest, conflict, HttpError } from '../../errors.js';
 import { codeSlug, email, slug, text } from '../../schemas/common.js';
 import type { Affiliate, Code, Site } from '../../store.js';
 import { teamOf, teamRoot } from '../../teams.js';
@@ -51,6 +51,9 @@ async function checkBudgets(ctx: Ctx, site: Site, me: Affiliate, recruit: boolea
     throw refuse(recruitsPerDay, 'recruits');
   }
 }
+
+/** A link or web address in a name: a scheme, www., or a dotted host ending in a known-looking top-level name. */
+const LINKISH = /[a-z][a-z0-9+.-]*:\/\/|www\.|\b[a-z0-9-]+(\.[a-z0-9-]+)*\.(com|net|org|io|co|info|biz|xyz|top|link|click|site|online|app|me|ly|gl|to)\b/i;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -110,6 +113,8 @@ function promoterRoutes(app: FastifyInstance, ctx: Ctx): void {
     const b = request.body as { code: string; event?: string; name?: string; email?: string };
     const name = b.code.toLowerCase();
     const recruit = Boolean(b.name && b.email);
+    // The name opens a welcome email sent in the site's name: a promoter may not slip a link into it.
+    if (recruit && LINKISH.test(b.name!)) throw badRequest("name must be the recruit's name, without a link or web address");
     const made = await serially(site.id, async () => {
       // Everything checked before anything is written: a refused recruit leaves no affiliate behind.
       await checkInvite(ctx, site, { code: b.code, event: b.event });
